@@ -1,0 +1,150 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// AcceptanceTest checks that a backend keeps the Catalog contract. newCatalog
+// must return an empty catalog; it is called once per subtest.
+func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	wider := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	tbl := Table{Name: "t1", Schema: schema, Config: TableConfig{BufferSize: 10, Properties: map[string]string{"owner": "me"}}, CreatedAt: time.Unix(1700000000, 0).UTC()}
+	ctx := context.Background()
+	file := func(key string, lsn uint64) File {
+		return File{Key: key, Table: "t1", Partition: 1, Day: "2024-01-02", Rows: 3, Bytes: 100, MinLSN: lsn, MaxLSN: lsn}
+	}
+
+	t.Run("create_get_list", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CreateTable(ctx, Table{Name: "a0", Schema: schema}))
+		got, err := c.Table(ctx, "t1")
+		mustOK(t, err)
+		if got.Name != "t1" || !got.Schema.Equal(schema) || got.Config.BufferSize != 10 || got.Config.Properties["owner"] != "me" || !got.CreatedAt.Equal(tbl.CreatedAt) {
+			t.Fatalf("Table = %+v", got)
+		}
+		all, err := c.Tables(ctx)
+		mustOK(t, err)
+		if len(all) != 2 || all[0].Name != "a0" || all[1].Name != "t1" {
+			t.Fatalf("Tables = %v, want [a0 t1]", names(all))
+		}
+	})
+	t.Run("create_existing_fails", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		wantErr(t, c.CreateTable(ctx, tbl), ErrTableExists)
+	})
+	t.Run("missing_table", func(t *testing.T) {
+		c := newCatalog(t)
+		_, err := c.Table(ctx, "nope")
+		wantErr(t, err, ErrTableNotFound)
+		_, err = c.Files(ctx, "nope")
+		wantErr(t, err, ErrTableNotFound)
+		_, err = c.DropTable(ctx, "nope")
+		wantErr(t, err, ErrTableNotFound)
+		wantErr(t, c.CommitFlush(ctx, "nope", nil, 1), ErrTableNotFound)
+		wantErr(t, c.UpdateTable(ctx, "nope", schema, TableConfig{}), ErrTableNotFound)
+		_, err = c.ReplaceTable(ctx, "nope", schema, 1)
+		wantErr(t, err, ErrTableNotFound)
+	})
+	t.Run("commit_flush_is_atomic_and_monotonic", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k2", 5), file("k1", 4)}, 5))
+		wantErr(t, c.CommitFlush(ctx, "t1", []File{file("k3", 5)}, 5), ErrStaleFlush)
+		files, err := c.Files(ctx, "t1")
+		mustOK(t, err)
+		if len(files) != 2 || files[0].Key != "k1" || files[1].Key != "k2" || files[0].Rows != 3 {
+			t.Fatalf("Files = %+v", files)
+		}
+		got, _ := c.Table(ctx, "t1")
+		if got.FlushedLSN != 5 {
+			t.Fatalf("FlushedLSN = %d, want 5", got.FlushedLSN)
+		}
+	})
+	t.Run("update_keeps_files", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		mustOK(t, c.UpdateTable(ctx, "t1", wider, TableConfig{BufferSize: 99}))
+		got, _ := c.Table(ctx, "t1")
+		files, _ := c.Files(ctx, "t1")
+		if !got.Schema.Equal(wider) || got.Config.BufferSize != 99 || got.FlushedLSN != 2 || len(files) != 1 {
+			t.Fatalf("after update: %+v files=%d", got, len(files))
+		}
+	})
+	t.Run("replace_clears_files", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		removed, err := c.ReplaceTable(ctx, "t1", wider, 9)
+		mustOK(t, err)
+		files, _ := c.Files(ctx, "t1")
+		got, _ := c.Table(ctx, "t1")
+		if len(removed) != 1 || len(files) != 0 || got.FlushedLSN != 9 || !got.Schema.Equal(wider) {
+			t.Fatalf("after replace: removed=%d files=%d table=%+v", len(removed), len(files), got)
+		}
+		wantErr(t, c.CommitFlush(ctx, "t1", []File{file("old", 3)}, 3), ErrStaleFlush)
+	})
+	t.Run("drop_returns_files", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		removed, err := c.DropTable(ctx, "t1")
+		mustOK(t, err)
+		if len(removed) != 1 {
+			t.Fatalf("DropTable removed %d files, want 1", len(removed))
+		}
+		_, err = c.Table(ctx, "t1")
+		wantErr(t, err, ErrTableNotFound)
+		mustOK(t, c.CreateTable(ctx, tbl)) // the name is free again, with no files
+		files, _ := c.Files(ctx, "t1")
+		if len(files) != 0 {
+			t.Fatalf("recreated table has %d files", len(files))
+		}
+	})
+	t.Run("version_increases", func(t *testing.T) {
+		c := newCatalog(t)
+		v0, err := c.Version(ctx)
+		mustOK(t, err)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		v1, _ := c.Version(ctx)
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		v2, _ := c.Version(ctx)
+		if !(v0 < v1 && v1 < v2) {
+			t.Fatalf("versions %d %d %d do not increase", v0, v1, v2)
+		}
+	})
+}
+
+func names(ts []Table) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, fmt.Sprint(want))
+	}
+}

@@ -1,0 +1,86 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// ErrTableNotFound is returned when a named table does not exist.
+var ErrTableNotFound = errors.New("catalog: table not found")
+
+// ErrTableExists is returned by CreateTable when the table already exists.
+var ErrTableExists = errors.New("catalog: table already exists")
+
+// ErrStaleFlush is returned by CommitFlush when the table's FlushedLSN is
+// already at or past the flush's LSN, e.g. because the table was replaced
+// while the flush was writing its files.
+var ErrStaleFlush = errors.New("catalog: flush is older than the table")
+
+// Table is one table's durable description.
+type Table struct {
+	Name       string
+	Schema     *arrow.Schema
+	Config     TableConfig
+	FlushedLSN uint64 // WAL records of this table with LSN <= FlushedLSN are in Files or obsolete
+	CreatedAt  time.Time
+}
+
+// TableConfig is the per-table configuration of the seed's table API. Zero
+// values mean "use the service default".
+type TableConfig struct {
+	BufferSize           int64             `json:"buffer_size,omitempty" yaml:"buffer_size"`
+	FlushIntervalSeconds int64             `json:"flush_interval_seconds,omitempty" yaml:"flush_interval_seconds"`
+	RetentionDays        int64             `json:"retention_days,omitempty" yaml:"retention_days"`
+	BackupEnabled        bool              `json:"backup_enabled,omitempty" yaml:"backup_enabled"`
+	ShardKey             string            `json:"shard_key,omitempty" yaml:"shard_key"`
+	TimeColumn           string            `json:"time_column,omitempty" yaml:"time_column"`
+	Properties           map[string]string `json:"properties,omitempty" yaml:"properties"`
+}
+
+// File is one Parquet object holding flushed rows of a table.
+type File struct {
+	Key        string    `json:"key"`
+	Table      string    `json:"table"`
+	Partition  int       `json:"partition"`
+	Day        string    `json:"day"` // yyyy-mm-dd (UTC)
+	Rows       int64     `json:"rows"`
+	Bytes      int64     `json:"bytes"`
+	SchemaHash string    `json:"schema_hash"` // files with equal hashes share one Arrow schema
+	MinLSN     uint64    `json:"min_lsn"`
+	MaxLSN     uint64    `json:"max_lsn"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Catalog is the contract every backend keeps. All methods are safe for
+// concurrent use. Methods that change state are atomic: either every effect
+// is visible afterwards or none is.
+type Catalog interface {
+	// CreateTable records a new table; ErrTableExists if the name is taken.
+	CreateTable(ctx context.Context, t Table) error
+	// Table returns one table; ErrTableNotFound if it does not exist.
+	Table(ctx context.Context, name string) (Table, error)
+	// Tables lists every table, sorted by name.
+	Tables(ctx context.Context) ([]Table, error)
+	// UpdateTable replaces the schema and config of an existing table,
+	// leaving its files and FlushedLSN alone. Idempotent.
+	UpdateTable(ctx context.Context, name string, schema *arrow.Schema, cfg TableConfig) error
+	// ReplaceTable gives an existing table a new schema, removes all its
+	// files and sets FlushedLSN to flushedLSN. It returns the removed files
+	// so their objects can be deleted. Idempotent for the same arguments.
+	ReplaceTable(ctx context.Context, name string, schema *arrow.Schema, flushedLSN uint64) ([]File, error)
+	// DropTable removes a table and its file entries, returning the files.
+	DropTable(ctx context.Context, name string) ([]File, error)
+	// CommitFlush atomically adds files to a table and raises its
+	// FlushedLSN to flushedLSN; ErrStaleFlush if FlushedLSN >= flushedLSN,
+	// ErrTableNotFound if the table is gone.
+	CommitFlush(ctx context.Context, table string, files []File, flushedLSN uint64) error
+	// Files lists a table's files sorted by key; ErrTableNotFound if the
+	// table does not exist.
+	Files(ctx context.Context, table string) ([]File, error)
+	// Version is a counter that increases with every change.
+	Version(ctx context.Context) (uint64, error)
+	Close() error
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// binary is the miniodb executable the end-to-end tests run as a child
+// process; TestMain builds it once.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "miniodb-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "miniodb")
+	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build miniodb:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a `miniodb serve` child process.
+type server struct {
+	t       testing.TB
+	cmd     *exec.Cmd
+	addr    string
+	dataDir string
+	args    []string
+	logs    *syncBuffer
+	exited  chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs a node on a fresh port over dataDir and waits until it
+// answers. Extra args are passed to `serve`.
+func startServer(t testing.TB, dataDir string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: dataDir, args: args, addr: freeAddr(t)}
+	s.start()
+	t.Cleanup(func() {
+		s.kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", tail(s.logs.String(), 8000))
+		}
+	})
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	s.logs = &syncBuffer{}
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			s.t.Fatalf("server exited during start-up:\n%s", s.logs)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("server did not listen on %s within 60s:\n%s", s.addr, s.logs)
+}
+
+// kill SIGKILLs the process (no flush, no drain) and waits for it.
+func (s *server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("server did not stop within 60s of SIGTERM:\n%s", s.logs)
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		s.t.Fatalf("server exited with %d after SIGTERM:\n%s", code, s.logs)
+	}
+}
+
+// restart starts the process again on the same data and address.
+func (s *server) restart() {
+	s.t.Helper()
+	s.start()
+}
+
+// rssKiB reads the server's resident set size and its peak.
+func (s *server) rssKiB() (cur, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "VmRSS:" {
+			cur, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+		if len(f) >= 2 && f[0] == "VmHWM:" {
+			peak, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return cur, peak
+}
+
+func (s *server) client() *flightsql.Client {
+	s.t.Helper()
+	c, err := flightsql.NewClient(s.addr, nil, nil,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ingestMode names the TableDefinitionOptions of one ingest.
+type ingestMode struct {
+	ifMissing flightsql.TableDefinitionOptionsTableNotExistOption
+	ifExists  flightsql.TableDefinitionOptionsTableExistsOption
+}
+
+var (
+	modeCreate       = ingestMode{flightsql.TableDefinitionOptionsTableNotExistOptionCreate, flightsql.TableDefinitionOptionsTableExistsOptionFail}
+	modeAppend       = ingestMode{flightsql.TableDefinitionOptionsTableNotExistOptionFail, flightsql.TableDefinitionOptionsTableExistsOptionAppend}
+	modeCreateAppend = ingestMode{flightsql.TableDefinitionOptionsTableNotExistOptionCreate, flightsql.TableDefinitionOptionsTableExistsOptionAppend}
+	modeReplace      = ingestMode{flightsql.TableDefinitionOptionsTableNotExistOptionCreate, flightsql.TableDefinitionOptionsTableExistsOptionReplace}
+)
+
+func ingestRecs(ctx context.Context, c *flightsql.Client, table string, mode ingestMode, recs ...arrow.RecordBatch) (int64, error) {
+	rdr, err := array.NewRecordReader(recs[0].Schema(), recs)
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	return c.ExecuteIngest(ctx, rdr, &flightsql.ExecuteIngestOpts{
+		Table:                  table,
+		TableDefinitionOptions: &flightsql.TableDefinitionOptions{IfNotExist: mode.ifMissing, IfExists: mode.ifExists},
+	})
+}
+
+// queryAll runs sql and returns its schema and every batch of every
+// endpoint. The caller releases the batches.
+func queryAll(ctx context.Context, c *flightsql.Client, sql string) (*arrow.Schema, []arrow.RecordBatch, error) {
+	info, err := c.Execute(ctx, sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	var schema *arrow.Schema
+	var recs []arrow.RecordBatch
+	for _, ep := range info.Endpoint {
+		rdr, err := c.DoGet(ctx, ep.Ticket)
+		if err != nil {
+			return nil, nil, err
+		}
+		schema = rdr.Schema()
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			rec.Retain()
+			recs = append(recs, rec)
+		}
+		err = rdr.Err()
+		rdr.Release()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return schema, recs, nil
+}
+
+// queryInts runs a query returning one row of integer columns.
+func queryInts(t testing.TB, c *flightsql.Client, sql string) []int64 {
+	t.Helper()
+	_, recs, err := queryAll(context.Background(), c, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer releaseRecs(recs)
+	for _, r := range recs {
+		if r.NumRows() == 0 {
+			continue
+		}
+		out := make([]int64, r.NumCols())
+		for i, col := range r.Columns() {
+			out[i] = intValue(t, col, 0)
+		}
+		return out
+	}
+	t.Fatalf("%s: no rows", sql)
+	return nil
+}
+
+func intValue(t testing.TB, col arrow.Array, i int) int64 {
+	t.Helper()
+	if col.IsNull(i) {
+		return -1 << 63
+	}
+	switch c := col.(type) {
+	case *array.Int64:
+		return c.Value(i)
+	case *array.Int32:
+		return int64(c.Value(i))
+	case *array.Uint64:
+		return int64(c.Value(i))
+	case *array.Decimal128:
+		return int64(c.Value(i).LowBits())
+	}
+	t.Fatalf("column type %s is not an integer", col.DataType())
+	return 0
+}
+
+func releaseRecs(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
+
+func wantCode(t testing.TB, err error, code codes.Code, mustMention ...string) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("got %v, want code %s", err, code)
+	}
+	for _, m := range mustMention {
+		if !strings.Contains(status.Convert(err).Message(), m) {
+			t.Fatalf("message %q does not name %q", status.Convert(err).Message(), m)
+		}
+	}
+}
+
+// idBatch makes a batch with columns id (int64) and v (utf8) for ids
+// [from, from+n).
+func idBatch(from, n int64) arrow.RecordBatch {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := from; i < from+n; i++ {
+		b.Field(0).(*array.Int64Builder).Append(i)
+		b.Field(1).(*array.StringBuilder).Append("v" + strconv.FormatInt(i, 10))
+	}
+	return b.NewRecordBatch()
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,28 @@
+// Command miniodb is the MinIODB binary: the server (serve) and its client
+// subcommands (sql, load, version) in one executable.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "miniodb:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "miniodb",
+		Short:         "MinIODB: an Arrow Flight SQL data service over Parquet, DuckDB and object storage",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCmd(), newSQLCmd(), newLoadCmd(), newVersionCmd())
+	return root
+}

@@ -1,0 +1,47 @@
+package flight
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/query"
+)
+
+// toStatus turns an error of the ingest or query layers into the gRPC
+// status a client sees. The message is the wrapped error's text, which names
+// the table/column/value at fault.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codeOf(err), err.Error())
+}
+
+func codeOf(err error) codes.Code {
+	switch {
+	case errors.Is(err, ingest.ErrInvalid), errors.Is(err, query.ErrInvalid), errors.Is(err, errBadTicket):
+		return codes.InvalidArgument
+	case errors.Is(err, ingest.ErrTableExists):
+		return codes.AlreadyExists
+	case errors.Is(err, ingest.ErrTableNotFound):
+		return codes.NotFound
+	case errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
+		return codes.ResourceExhausted
+	case errors.Is(err, ingest.ErrClosed):
+		return codes.Unavailable
+	case errors.Is(err, query.ErrRefused):
+		return codes.PermissionDenied
+	case errors.Is(err, query.ErrCanceled), errors.Is(err, context.Canceled):
+		return codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	}
+	return codes.Internal
+}

@@ -1,0 +1,48 @@
+// Package ingest owns the write path of a node: per-table columnar buffers of
+// the Arrow record batches clients send, made durable by the write-ahead log
+// (package ingest/wal), flushed to Parquet objects that are committed to the
+// catalog together with the WAL position they cover, and replayed exactly
+// once after a restart.
+//
+// # Transactions in the WAL
+//
+// One bulk ingest (one DoPut) is one transaction. Each received batch is
+// appended to the WAL as a DATA record as it arrives (so the disk works while
+// the client still sends); a COMMIT record ends the transaction, and the
+// client is acknowledged once the COMMIT is durable (group commit + fsync).
+// Replay applies a transaction only when its COMMIT is present, so a client
+// that disconnects mid-stream, or a crash before the COMMIT, leaves nothing
+// behind. The transaction's position ("its LSN") is the LSN of its COMMIT.
+// Record payloads are laid out in docs/format/ingest-wal-records.md.
+//
+// # Exactly once
+//
+// Each table's buffer holds committed transactions in LSN order. A flush
+// takes the durable prefix of the buffer, writes one zstd Parquet file per
+// (partition, day) to the object store, and commits the files to the catalog
+// in one step that also raises the table's FlushedLSN to the last LSN it
+// covers. Replay skips every COMMIT whose LSN is <= its table's FlushedLSN.
+// A crash between upload and catalog commit leaves unreferenced objects,
+// which are deleted at start-up. WAL segments are deleted once every record
+// in them is below the lowest LSN still needed by a buffer or an open
+// transaction.
+//
+// # Tables and schemas
+//
+// A table's columns are all nullable. Ingest with a new column adds it; a
+// batch that lacks a column reads as NULL there; the same column with
+// another type is refused with ErrInvalid. Column names are matched
+// case-insensitively, as DuckDB does. Creating a table sets its FlushedLSN to
+// the current end of the WAL, so records of an earlier table of the same
+// name can never be replayed into it. Replacing a table is a COMMIT with the
+// replace flag: once durable, the catalog drops the old files and moves
+// FlushedLSN to just below the COMMIT.
+//
+// # Placement
+//
+// Rows go to one of Config.Partitions partitions by hashing the table's shard
+// key column ("id" by default); a table without one sends each transaction
+// round-robin by its LSN. The day of a row is taken from the table's time
+// column ("timestamp" by default, a timestamp or date column) or else from
+// the transaction's arrival time (UTC).
+package ingest

@@ -1,0 +1,371 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"go.uber.org/zap"
+
+	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/ingest/wal"
+)
+
+// IfMissing says what an ingest does when the table does not exist.
+type IfMissing int
+
+// IfExists says what an ingest does when the table exists.
+type IfExists int
+
+const (
+	// CreateIfMissing creates the table from the batch schema.
+	CreateIfMissing IfMissing = iota + 1
+	// FailIfMissing refuses with ErrTableNotFound.
+	FailIfMissing
+)
+
+const (
+	// Append adds the rows, evolving the schema by new columns.
+	Append IfExists = iota + 1
+	// Replace swaps the table's content and schema for the batches.
+	Replace
+	// FailIfExists refuses with ErrTableExists.
+	FailIfExists
+)
+
+// BatchReader is the stream of one ingest; flight.MessageReader is one.
+type BatchReader interface {
+	Schema() *arrow.Schema
+	Next() bool
+	RecordBatch() arrow.RecordBatch
+	Err() error
+}
+
+// Request is one bulk ingest.
+type Request struct {
+	Table     string
+	IfMissing IfMissing
+	IfExists  IfExists
+	Batches   BatchReader
+}
+
+// txn is one ingest on its way into the WAL.
+type txn struct {
+	id       uint64
+	firstLSN uint64
+	last     *wal.Pending
+	batches  []arrow.RecordBatch
+	rows     int64
+	bytes    int64
+}
+
+// Ingest runs one bulk ingest and returns the number of rows it added, once
+// they are durable. Bad input changes nothing.
+func (s *Service) Ingest(ctx context.Context, req Request) (int64, error) {
+	if err := checkTableName(req.Table); err != nil {
+		return 0, err
+	}
+	if req.IfMissing == 0 || req.IfExists == 0 {
+		return 0, fmt.Errorf("%w: table %q: the table definition options must say what to do if the table is missing and if it exists", ErrInvalid, req.Table)
+	}
+	in := req.Batches.Schema()
+	if err := checkColumns(req.Table, in); err != nil {
+		return 0, err
+	}
+	ts, replace, err := s.prepare(ctx, req, in)
+	if err != nil {
+		return 0, err
+	}
+	t, err := s.receive(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	if len(t.batches) == 0 && !replace {
+		s.endTxn(t)
+		return 0, nil
+	}
+	if replace {
+		return t.rows, s.commitReplace(ctx, ts, t, normalizeSchema(in))
+	}
+	return t.rows, s.commitAppend(ctx, ts, t)
+}
+
+// prepare checks the request against the table and creates or evolves it.
+func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*tableState, bool, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, ErrClosed
+	}
+	ts, exists := s.tables[req.Table]
+	if !exists {
+		defer s.mu.Unlock()
+		if req.IfMissing == FailIfMissing {
+			return nil, false, fmt.Errorf("%w: %q", ErrTableNotFound, req.Table)
+		}
+		ts, err := s.createLocked(ctx, req.Table, normalizeSchema(in), catalog.TableConfig{})
+		return ts, false, err
+	}
+	s.mu.Unlock()
+	switch req.IfExists {
+	case FailIfExists:
+		return nil, false, fmt.Errorf("%w: %q", ErrTableExists, req.Table)
+	case Replace:
+		return ts, true, nil
+	}
+	return ts, false, s.evolveTable(ctx, ts, in)
+}
+
+func (s *Service) createLocked(ctx context.Context, name string, schema *arrow.Schema, cfg catalog.TableConfig) (*tableState, error) {
+	t := catalog.Table{Name: name, Schema: schema, Config: cfg, FlushedLSN: s.wal.LastLSN(), CreatedAt: time.Now().UTC()}
+	if err := s.cat.CreateTable(ctx, t); err != nil {
+		if errors.Is(err, catalog.ErrTableExists) {
+			return nil, fmt.Errorf("%w: %q", ErrTableExists, name)
+		}
+		return nil, fmt.Errorf("create table %s: %w", name, err)
+	}
+	ts := &tableState{name: name, schema: schema, config: cfg, flushedLSN: t.FlushedLSN}
+	s.tables[name] = ts
+	return ts, nil
+}
+
+func (s *Service) evolveTable(ctx context.Context, ts *tableState, in *arrow.Schema) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	schema, changed, err := evolve(ts.name, ts.schema, in)
+	if err != nil || !changed {
+		return err
+	}
+	if err := s.cat.UpdateTable(ctx, ts.name, schema, ts.config); err != nil {
+		return fmt.Errorf("add columns to table %s: %w", ts.name, err)
+	}
+	ts.schema = schema
+	return nil
+}
+
+// receive streams the request's batches into the WAL as DATA records.
+func (s *Service) receive(ctx context.Context, req Request) (*txn, error) {
+	t := s.beginTxn()
+	for req.Batches.Next() {
+		rec := req.Batches.RecordBatch()
+		if err := s.appendData(ctx, t, req.Table, rec); err != nil {
+			s.abort(t)
+			return nil, err
+		}
+	}
+	if err := req.Batches.Err(); err != nil {
+		s.abort(t)
+		return nil, fmt.Errorf("%w: table %q: read batch: %v", ErrInvalid, req.Table, err)
+	}
+	return t, nil
+}
+
+func (s *Service) appendData(ctx context.Context, t *txn, table string, rec arrow.RecordBatch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	size := batchBytes(rec)
+	if s.buffered.Load()+size > s.cfg.MaxBuffered {
+		s.kickFlusher()
+		return fmt.Errorf("%w: %d bytes buffered, cap %d", ErrBackpressure, s.buffered.Load(), s.cfg.MaxBuffered)
+	}
+	payload, err := encodeData(t.id, table, rec)
+	if err != nil {
+		return fmt.Errorf("%w: table %q: %v", ErrInvalid, table, err)
+	}
+	p, err := s.wal.Append(payload)
+	if err != nil {
+		return walErr(err)
+	}
+	s.mu.Lock()
+	if t.firstLSN == 0 {
+		t.firstLSN = p.LSN
+		s.openTxns[t.id] = p.LSN
+	}
+	s.mu.Unlock()
+	rec.Retain()
+	t.last = p
+	t.batches = append(t.batches, rec)
+	t.rows += rec.NumRows()
+	t.bytes += size
+	s.buffered.Add(size)
+	return nil
+}
+
+func walErr(err error) error {
+	if errors.Is(err, wal.ErrFull) {
+		return fmt.Errorf("%w: %v", ErrBackpressure, err)
+	}
+	if errors.Is(err, wal.ErrClosed) {
+		return ErrClosed
+	}
+	return fmt.Errorf("write-ahead log: %w", err)
+}
+
+func (s *Service) beginTxn() *txn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := uint64(time.Now().UnixNano())
+	if id <= s.lastTxn {
+		id = s.lastTxn + 1
+	}
+	s.lastTxn = id
+	return &txn{id: id}
+}
+
+func (s *Service) endTxn(t *txn) {
+	s.mu.Lock()
+	delete(s.openTxns, t.id)
+	s.mu.Unlock()
+}
+
+// abort forgets a transaction; its DATA records stay in the WAL without a
+// COMMIT, so replay ignores them.
+func (s *Service) abort(t *txn) {
+	for _, b := range t.batches {
+		b.Release()
+	}
+	s.buffered.Add(-t.bytes)
+	s.endTxn(t)
+}
+
+func (t *txn) entry(lsn uint64, arrival time.Time) *entry {
+	return &entry{lsn: lsn, firstLSN: t.firstLSN, arrival: arrival, batches: t.batches, rows: t.rows, bytes: t.bytes}
+}
+
+// commitAppend writes the COMMIT and adds the transaction to the buffer in
+// LSN order (under the table lock); queries and flushes see it once durable.
+func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) error {
+	arrival := time.Now().UTC()
+	ts.mu.Lock()
+	p, err := s.wal.Append(encodeCommit(t.id, ts.name, false, arrival.UnixNano(), nil))
+	if err != nil {
+		ts.mu.Unlock()
+		s.abort(t)
+		return walErr(err)
+	}
+	e := t.entry(p.LSN, arrival)
+	ts.entries = append(ts.entries, e)
+	ts.rows += e.rows
+	ts.bytes += e.bytes
+	ts.mu.Unlock()
+	s.endTxn(t)
+	// NOTE: the wait ignores cancellation: a queued COMMIT becomes durable
+	// anyway, and memory must not disagree with what a restart would replay.
+	if err := p.Wait(context.WithoutCancel(ctx)); err != nil {
+		s.dropEntry(ts, e)
+		return walErr(err)
+	}
+	if ts.rows >= s.bufferSize(ts) {
+		s.kickFlusher()
+	}
+	return nil
+}
+
+// dropEntry takes back an entry whose COMMIT never became durable.
+func (s *Service) dropEntry(ts *tableState, e *entry) {
+	ts.mu.Lock()
+	for i, x := range ts.entries {
+		if x == e {
+			ts.entries = append(ts.entries[:i], ts.entries[i+1:]...)
+			ts.rows -= e.rows
+			ts.bytes -= e.bytes
+			break
+		}
+	}
+	ts.mu.Unlock()
+	s.buffered.Add(-e.bytes)
+	e.release()
+}
+
+// commitReplace makes the transaction the table's whole content: the COMMIT
+// must be durable before the catalog forgets the old files.
+func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, schema *arrow.Schema) error {
+	ts.flushMu.Lock()
+	defer ts.flushMu.Unlock()
+	arrival := time.Now().UTC()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	p, err := s.wal.Append(encodeCommit(t.id, ts.name, true, arrival.UnixNano(), schema))
+	if err == nil {
+		err = p.Wait(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		s.abort(t)
+		return walErr(err)
+	}
+	s.endTxn(t)
+	return s.applyReplaceLocked(ctx, ts, t.entry(p.LSN, arrival), schema)
+}
+
+// applyReplaceLocked swaps the table content for e (ts.mu held).
+func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *entry, schema *arrow.Schema) error {
+	removed, err := s.cat.ReplaceTable(ctx, ts.name, schema, e.lsn-1)
+	if err != nil {
+		e.release()
+		s.buffered.Add(-e.bytes)
+		return fmt.Errorf("replace table %s: %w", ts.name, err)
+	}
+	for _, old := range ts.entries {
+		old.release()
+		s.buffered.Add(-old.bytes)
+	}
+	ts.entries = nil
+	ts.rows, ts.bytes = 0, 0
+	if len(e.batches) > 0 {
+		ts.entries = []*entry{e}
+		ts.rows, ts.bytes = e.rows, e.bytes
+	}
+	ts.schema, ts.files, ts.flushedLSN = schema, nil, e.lsn-1
+	go s.deleteObjects(removed)
+	return nil
+}
+
+func (s *Service) deleteObjects(files []catalog.File) {
+	for _, f := range files {
+		if err := s.bucket.Delete(context.Background(), f.Key); err != nil {
+			s.log.Warn("delete object", zap.String("key", f.Key), zap.Error(err))
+		}
+		s.cache.Forget(f.Key)
+	}
+}
+
+// effectiveConfig is the table's catalog config with the config file's
+// overrides applied (ts.mu held or the config otherwise stable).
+func (s *Service) effectiveConfig(ts *tableState) catalog.TableConfig {
+	c := ts.config
+	o, ok := s.cfg.Overrides[ts.name]
+	if !ok {
+		return c
+	}
+	if o.BufferSize > 0 {
+		c.BufferSize = o.BufferSize
+	}
+	if o.FlushIntervalSeconds > 0 {
+		c.FlushIntervalSeconds = o.FlushIntervalSeconds
+	}
+	if o.ShardKey != "" {
+		c.ShardKey = o.ShardKey
+	}
+	if o.TimeColumn != "" {
+		c.TimeColumn = o.TimeColumn
+	}
+	return c
+}
+
+func (s *Service) bufferSize(ts *tableState) int64 {
+	if n := s.effectiveConfig(ts).BufferSize; n > 0 {
+		return n
+	}
+	return s.cfg.BufferSize
+}
+
+func sortInfos(ti []TableInfo) {
+	sort.Slice(ti, func(i, j int) bool { return ti[i].Name < ti[j].Name })
+}

@@ -1,0 +1,85 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"go.uber.org/zap"
+)
+
+// replay rebuilds the buffers from the WAL. A transaction counts only with
+// its COMMIT, and only if its table's FlushedLSN is below the COMMIT.
+func (s *Service) replay(ctx context.Context) error {
+	open := map[uint64]*txn{}
+	var applied, skipped int
+	err := s.wal.Replay(func(lsn uint64, payload []byte) error {
+		rec, err := decodeRecord(payload, s.mem)
+		if err != nil {
+			return fmt.Errorf("wal record %d: %w", lsn, err)
+		}
+		switch rec.kind {
+		case kindData:
+			t := open[rec.txn]
+			if t == nil {
+				t = &txn{id: rec.txn, firstLSN: lsn}
+				open[rec.txn] = t
+			}
+			t.batches = append(t.batches, rec.batch)
+			t.rows += rec.batch.NumRows()
+		case kindCommit:
+			t := open[rec.txn]
+			delete(open, rec.txn)
+			if t == nil {
+				t = &txn{id: rec.txn, firstLSN: lsn}
+			}
+			ok, err := s.applyCommit(ctx, lsn, rec, t)
+			if err != nil {
+				return err
+			}
+			if ok {
+				applied++
+			} else {
+				skipped++
+			}
+		}
+		return nil
+	})
+	for _, t := range open { // never committed: the client was not acknowledged
+		releaseAll(t.batches)
+	}
+	if err != nil {
+		return fmt.Errorf("replay wal: %w", err)
+	}
+	s.log.Info("wal replayed", zap.Int("applied", applied), zap.Int("skipped", skipped), zap.Int("uncommitted", len(open)))
+	return nil
+}
+
+func (s *Service) applyCommit(ctx context.Context, lsn uint64, rec walRecord, t *txn) (bool, error) {
+	ts := s.table(rec.table)
+	if ts == nil || lsn <= ts.flushedLSN {
+		releaseAll(t.batches) // table dropped since, or rows already in files
+		return false, nil
+	}
+	for _, b := range t.batches {
+		t.bytes += batchBytes(b)
+	}
+	s.buffered.Add(t.bytes)
+	e := t.entry(lsn, time.Unix(0, rec.arrival).UTC())
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if rec.replace {
+		return true, s.applyReplaceLocked(ctx, ts, e, rec.schema)
+	}
+	ts.entries = append(ts.entries, e)
+	ts.rows += e.rows
+	ts.bytes += e.bytes
+	return true, nil
+}
+
+func releaseAll(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}

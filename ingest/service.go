@@ -1,0 +1,254 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.uber.org/zap"
+
+	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/ingest/wal"
+	"github.com/miniodb/miniodb/objstore"
+)
+
+// Config configures the ingest service. Zero values take the defaults noted.
+type Config struct {
+	WALDir           string        // required
+	WALSegmentSize   int64         // default 64 MiB
+	WALMaxBytes      int64         // 0: unlimited; beyond it ingest gets ErrBackpressure
+	Partitions       int           // default 8
+	BufferSize       int64         // rows per table before a flush; default 100000
+	FlushInterval    time.Duration // age of the oldest buffered row before a flush; default 30s
+	MaxMemory        int64         // buffered bytes above which the largest tables flush; default 1 GiB
+	MaxBuffered      int64         // buffered bytes above which ingest is refused; default 2 × MaxMemory
+	FlushConcurrency int           // tables flushed at once; default 2
+	NoSync           bool          // tests and benchmarks only: no fsync
+	// Overrides are per-table settings from the config file; their non-zero
+	// fields win over the table's catalog config.
+	Overrides map[string]catalog.TableConfig
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.WALSegmentSize, 64<<20)
+	def(&c.BufferSize, 100_000)
+	def(&c.MaxMemory, 1<<30)
+	def(&c.MaxBuffered, 2*c.MaxMemory)
+	if c.Partitions <= 0 {
+		c.Partitions = 8
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 30 * time.Second
+	}
+	if c.FlushConcurrency <= 0 {
+		c.FlushConcurrency = 2
+	}
+}
+
+// Service is a node's write path. Create it with Open.
+type Service struct {
+	cfg    Config
+	cat    catalog.Catalog
+	bucket objstore.Bucket
+	cache  *objstore.Cache
+	log    *zap.Logger
+	mem    memory.Allocator
+	wal    *wal.WAL
+
+	mu       sync.Mutex // guards tables, openTxns, lastTxn, closed
+	tables   map[string]*tableState
+	openTxns map[uint64]uint64 // txn -> LSN of its first record
+	lastTxn  uint64
+	closed   bool
+
+	buffered atomic.Int64 // bytes of batches held by buffers and open transactions
+	kick     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// tableState is the in-memory state of one table. mu guards every field;
+// flushMu serialises flushes, replaces and drops of the table.
+type tableState struct {
+	flushMu sync.Mutex
+
+	mu         sync.Mutex
+	name       string
+	schema     *arrow.Schema
+	config     catalog.TableConfig
+	flushedLSN uint64
+	files      []catalog.File
+	entries    []*entry // committed transactions in LSN order
+	rows       int64
+	bytes      int64
+}
+
+// entry is one committed transaction held in a buffer.
+type entry struct {
+	lsn      uint64 // of the COMMIT
+	firstLSN uint64 // of its first DATA record
+	arrival  time.Time
+	batches  []arrow.RecordBatch
+	rows     int64
+	bytes    int64
+}
+
+func (e *entry) release() {
+	for _, b := range e.batches {
+		b.Release()
+	}
+}
+
+// Open opens the WAL, loads the tables from the catalog, deletes objects no
+// catalog entry references, replays the WAL and starts the flusher.
+func Open(ctx context.Context, cfg Config, cat catalog.Catalog, bucket objstore.Bucket, cache *objstore.Cache, log *zap.Logger) (*Service, error) {
+	cfg.setDefaults()
+	w, err := wal.Open(wal.Options{Dir: cfg.WALDir, SegmentSize: cfg.WALSegmentSize, MaxBytes: cfg.WALMaxBytes, NoSync: cfg.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	s := &Service{
+		cfg: cfg, cat: cat, bucket: bucket, cache: cache, log: log, mem: memory.DefaultAllocator, wal: w,
+		tables: map[string]*tableState{}, openTxns: map[uint64]uint64{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	if err := s.load(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.replay(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.collectGarbage(ctx); err != nil {
+		log.Warn("delete unreferenced objects", zap.Error(err))
+	}
+	go s.flusher()
+	return s, nil
+}
+
+func (s *Service) load(ctx context.Context) error {
+	tables, err := s.cat.Tables(ctx)
+	if err != nil {
+		return fmt.Errorf("load tables: %w", err)
+	}
+	for _, t := range tables {
+		files, err := s.cat.Files(ctx, t.Name)
+		if err != nil {
+			return fmt.Errorf("load files of %s: %w", t.Name, err)
+		}
+		s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config, flushedLSN: t.FlushedLSN, files: files}
+	}
+	return nil
+}
+
+// collectGarbage deletes objects under tables/ that no catalog entry
+// references: uploads of flushes that crashed before their commit.
+func (s *Service) collectGarbage(ctx context.Context) error {
+	known := map[string]bool{}
+	s.mu.Lock()
+	for _, ts := range s.tables {
+		for _, f := range ts.files {
+			known[f.Key] = true
+		}
+	}
+	s.mu.Unlock()
+	var orphans []string
+	err := s.bucket.List(ctx, "tables/", func(o objstore.ObjectInfo) error {
+		if !known[o.Key] {
+			orphans = append(orphans, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range orphans {
+		s.log.Info("delete unreferenced object", zap.String("key", k))
+		if err := s.bucket.Delete(ctx, k); err != nil {
+			return err
+		}
+		s.cache.Forget(k)
+	}
+	return nil
+}
+
+// Close flushes every buffer (as far as the object store allows) and closes
+// the WAL. Rows that could not be flushed stay in the WAL for the next start.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	ferr := s.FlushAll(ctx)
+	s.mu.Lock()
+	for _, ts := range s.tables {
+		ts.mu.Lock()
+		for _, e := range ts.entries {
+			e.release()
+		}
+		ts.entries = nil
+		ts.mu.Unlock()
+	}
+	s.mu.Unlock()
+	return errors.Join(ferr, s.wal.Close())
+}
+
+func (s *Service) table(name string) *tableState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tables[name]
+}
+
+// TableInfo describes a table for the query side and the APIs.
+type TableInfo struct {
+	Name         string
+	Schema       *arrow.Schema
+	Config       catalog.TableConfig
+	Files        int
+	FileRows     int64
+	FileBytes    int64
+	BufferedRows int64
+}
+
+// Tables lists the tables in name order.
+func (s *Service) Tables() []TableInfo {
+	s.mu.Lock()
+	states := make([]*tableState, 0, len(s.tables))
+	for _, ts := range s.tables {
+		states = append(states, ts)
+	}
+	s.mu.Unlock()
+	out := make([]TableInfo, 0, len(states))
+	for _, ts := range states {
+		out = append(out, ts.info())
+	}
+	sortInfos(out)
+	return out
+}
+
+func (ts *tableState) info() TableInfo {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ti := TableInfo{Name: ts.name, Schema: ts.schema, Config: ts.config, Files: len(ts.files), BufferedRows: ts.rows}
+	for _, f := range ts.files {
+		ti.FileRows += f.Rows
+		ti.FileBytes += f.Bytes
+	}
+	return ti
+}

@@ -1,0 +1,141 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// WAL record payloads (see docs/format/ingest-wal-records.md):
+//
+//	DATA:   kind=1 | txn u64 | table len u16 | table | Arrow IPC stream (schema + one batch)
+//	COMMIT: kind=2 | txn u64 | table len u16 | table | flags u8 | arrival unix nanos i64 | schema len u32 | schema IPC
+//
+// Integers are little-endian. flags bit 0 = replace; the schema is present
+// only for a replace (it becomes the table's schema).
+const (
+	kindData   byte = 1
+	kindCommit byte = 2
+
+	flagReplace byte = 1
+)
+
+var errBadRecord = errors.New("malformed ingest WAL record")
+
+type walRecord struct {
+	kind    byte
+	txn     uint64
+	table   string
+	batch   arrow.RecordBatch // DATA
+	replace bool              // COMMIT
+	arrival int64             // COMMIT, unix nanos
+	schema  *arrow.Schema     // COMMIT with replace
+}
+
+func appendHeader(b []byte, kind byte, txn uint64, table string) []byte {
+	b = append(b, kind)
+	b = binary.LittleEndian.AppendUint64(b, txn)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(table)))
+	return append(b, table...)
+}
+
+func encodeData(txn uint64, table string, rec arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Write(appendHeader(nil, kindData, txn, table))
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func encodeCommit(txn uint64, table string, replace bool, arrival int64, schema *arrow.Schema) []byte {
+	b := appendHeader(nil, kindCommit, txn, table)
+	var flags byte
+	var sch []byte
+	if replace {
+		flags |= flagReplace
+		sch = serializeSchema(schema)
+	}
+	b = append(b, flags)
+	b = binary.LittleEndian.AppendUint64(b, uint64(arrival))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(sch)))
+	return append(b, sch...)
+}
+
+func serializeSchema(s *arrow.Schema) []byte {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(s))
+	w.Close()
+	return buf.Bytes()
+}
+
+func deserializeSchema(b []byte) (*arrow.Schema, error) {
+	r, err := ipc.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	return r.Schema(), nil
+}
+
+func decodeRecord(p []byte, mem memory.Allocator) (walRecord, error) {
+	if len(p) < 11 {
+		return walRecord{}, errBadRecord
+	}
+	rec := walRecord{kind: p[0], txn: binary.LittleEndian.Uint64(p[1:9])}
+	n := int(binary.LittleEndian.Uint16(p[9:11]))
+	if len(p) < 11+n {
+		return walRecord{}, errBadRecord
+	}
+	rec.table, p = string(p[11:11+n]), p[11+n:]
+	switch rec.kind {
+	case kindData:
+		return rec, decodeBatch(&rec, p, mem)
+	case kindCommit:
+		return rec, decodeCommit(&rec, p)
+	}
+	return walRecord{}, fmt.Errorf("%w: kind %d", errBadRecord, rec.kind)
+}
+
+func decodeBatch(rec *walRecord, p []byte, mem memory.Allocator) error {
+	r, err := ipc.NewReader(bytes.NewReader(p), ipc.WithAllocator(mem))
+	if err != nil {
+		return fmt.Errorf("decode batch: %w", err)
+	}
+	defer r.Release()
+	if !r.Next() {
+		return fmt.Errorf("%w: no batch: %v", errBadRecord, r.Err())
+	}
+	rec.batch = r.RecordBatch()
+	rec.batch.Retain()
+	return nil
+}
+
+func decodeCommit(rec *walRecord, p []byte) error {
+	if len(p) < 13 {
+		return errBadRecord
+	}
+	rec.replace = p[0]&flagReplace != 0
+	rec.arrival = int64(binary.LittleEndian.Uint64(p[1:9]))
+	n := int(binary.LittleEndian.Uint32(p[9:13]))
+	if len(p) < 13+n {
+		return errBadRecord
+	}
+	if rec.replace {
+		s, err := deserializeSchema(p[13 : 13+n])
+		if err != nil {
+			return fmt.Errorf("decode replace schema: %w", err)
+		}
+		rec.schema = s
+	}
+	return nil
+}

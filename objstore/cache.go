@@ -1,0 +1,265 @@
+package objstore
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// CacheConfig configures a Cache.
+type CacheConfig struct {
+	Dir       string // folder of cached objects (DuckDB may read only here)
+	MaxBytes  int64  // soft bound; pinned objects are never evicted. Default 8 GiB.
+	Downloads int    // parallel downloads per Acquire. Default 8.
+}
+
+// Cache is a local, byte-bounded LRU copy of objects of a bucket. Objects are
+// filled on demand, verified by size, shared by concurrent readers and
+// pinned while in use.
+type Cache struct {
+	cfg    CacheConfig
+	bucket BucketReader
+
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+	lru     *list.List // of *cacheEntry, front = most recently used
+	bytes   int64
+}
+
+type cacheEntry struct {
+	key   string
+	size  int64
+	pins  int
+	elem  *list.Element
+	ready chan struct{} // closed when the fill ends
+	err   error         // fill error, valid after ready
+}
+
+// NewCache opens the cache folder, adopting the objects already there.
+func NewCache(cfg CacheConfig, bucket BucketReader) (*Cache, error) {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 8 << 30
+	}
+	if cfg.Downloads <= 0 {
+		cfg.Downloads = 8
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cache folder: %w", err)
+	}
+	c := &Cache{cfg: cfg, bucket: bucket, entries: map[string]*cacheEntry{}, lru: list.New()}
+	return c, c.scan()
+}
+
+// Dir returns the cache folder.
+func (c *Cache) Dir() string { return c.cfg.Dir }
+
+func (c *Cache) scan() error {
+	return filepath.WalkDir(c.cfg.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(p, ".tmp") {
+			return os.Remove(p) // left by a crash mid-download
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(c.cfg.Dir, p)
+		c.insertReady(filepath.ToSlash(rel), info.Size())
+		return nil
+	})
+}
+
+func (c *Cache) insertReady(key string, size int64) *cacheEntry {
+	e := &cacheEntry{key: key, size: size, ready: make(chan struct{})}
+	close(e.ready)
+	e.elem = c.lru.PushFront(e)
+	c.entries[key] = e
+	c.bytes += size
+	return e
+}
+
+// Path returns where key lives in the cache (whether or not it is there).
+func (c *Cache) Path(key string) string {
+	return filepath.Join(c.cfg.Dir, filepath.FromSlash(key))
+}
+
+// Add moves a file this node wrote (e.g. a fresh Parquet file) into the
+// cache under key, so reading it back needs no download.
+func (c *Cache) Add(key, src string) error {
+	dst := c.Path(key)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("add %s to cache: %w", key, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= old.size
+		c.lru.Remove(old.elem)
+	}
+	c.insertReady(key, info.Size())
+	c.evictLocked()
+	return nil
+}
+
+// Acquire makes every key local and pins it; the returned paths are valid
+// until release is called. Missing objects are downloaded in parallel.
+func (c *Cache) Acquire(ctx context.Context, keys []string) (paths []string, release func(), err error) {
+	entries := make([]*cacheEntry, len(keys))
+	release = func() { c.unpin(entries) }
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.cfg.Downloads)
+	for i, key := range keys {
+		e, fill := c.pin(key)
+		entries[i] = e
+		g.Go(func() error {
+			if fill {
+				c.fill(gctx, e)
+			}
+			select {
+			case <-e.ready:
+				return e.err
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		release()
+		return nil, nil, err
+	}
+	paths = make([]string, len(keys))
+	for i, k := range keys {
+		paths[i] = c.Path(k)
+	}
+	return paths, release, nil
+}
+
+// pin finds or creates the entry of key and pins it; fill reports whether
+// the caller must download it.
+func (c *Cache) pin(key string) (e *cacheEntry, fill bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		e.pins++
+		c.lru.MoveToFront(e.elem)
+		return e, false
+	}
+	e = &cacheEntry{key: key, pins: 1, ready: make(chan struct{})}
+	e.elem = c.lru.PushFront(e)
+	c.entries[key] = e
+	return e, true
+}
+
+func (c *Cache) unpin(entries []*cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range entries {
+		if e != nil {
+			e.pins--
+		}
+	}
+	c.evictLocked()
+}
+
+func (c *Cache) fill(ctx context.Context, e *cacheEntry) {
+	size, err := c.download(ctx, e.key)
+	c.mu.Lock()
+	if err != nil {
+		e.err = fmt.Errorf("fetch %s into cache: %w", e.key, err)
+		delete(c.entries, e.key) // a later Acquire tries again
+		c.lru.Remove(e.elem)
+	} else {
+		e.size = size
+		c.bytes += size
+		c.evictLocked()
+	}
+	c.mu.Unlock()
+	close(e.ready)
+}
+
+func (c *Cache) download(ctx context.Context, key string) (int64, error) {
+	info, err := c.bucket.Stat(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	rc, err := c.bucket.Get(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	var n int64
+	err = WriteFileAtomic(c.Path(key), func(w io.Writer) error {
+		n, err = io.Copy(w, readerWithContext{ctx, rc})
+		return err
+	})
+	if err == nil && n != info.Size {
+		err = fmt.Errorf("size mismatch: got %d bytes, object has %d", n, info.Size)
+		os.Remove(c.Path(key))
+	}
+	return n, err
+}
+
+// evictLocked removes least recently used, unpinned, filled entries until
+// the cache fits its bound.
+func (c *Cache) evictLocked() {
+	for el := c.lru.Back(); el != nil && c.bytes > c.cfg.MaxBytes; {
+		e := el.Value.(*cacheEntry)
+		prev := el.Prev()
+		if e.pins == 0 && isClosed(e.ready) && e.err == nil {
+			if err := os.Remove(c.Path(e.key)); err == nil || errors.Is(err, fs.ErrNotExist) {
+				c.bytes -= e.size
+				c.lru.Remove(el)
+				delete(c.entries, e.key)
+			}
+		}
+		el = prev
+	}
+}
+
+// Forget drops key from the cache (e.g. after its object was deleted).
+func (c *Cache) Forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.pins > 0 || !isClosed(e.ready) {
+		return
+	}
+	os.Remove(c.Path(key))
+	c.bytes -= e.size
+	c.lru.Remove(e.elem)
+	delete(c.entries, key)
+}
+
+// Bytes returns the bytes held.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,156 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/miniodb/miniodb/ingest"
+)
+
+// Config configures the engine. Zero values take the defaults noted.
+type Config struct {
+	CacheDir      string // the only folder DuckDB may read (required)
+	TempDir       string // DuckDB's spill folder (required)
+	Threads       int    // default: number of CPUs
+	MemoryLimit   string // DuckDB syntax such as "4GB"; default: DuckDB's (80% of RAM)
+	MaxConcurrent int    // queries running at once; default 2 × CPUs
+}
+
+// Source gives the engine a consistent snapshot of one table.
+type Source interface {
+	Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error)
+}
+
+// FileCache makes objects local and pins them while a query reads them.
+type FileCache interface {
+	Acquire(ctx context.Context, keys []string) (paths []string, release func(), err error)
+}
+
+// Engine runs sandboxed SQL on one DuckDB database.
+type Engine struct {
+	cfg   Config
+	db    bindings.Database
+	src   Source
+	cache FileCache
+	sem   chan struct{}
+}
+
+// Open starts an in-memory DuckDB with the sandbox settings applied and
+// locked.
+func Open(cfg Config, src Source, cache FileCache) (*Engine, error) {
+	if cfg.Threads <= 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 2 * runtime.NumCPU()
+	}
+	for _, d := range []string{cfg.CacheDir, cfg.TempDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	e := &Engine{cfg: cfg, src: src, cache: cache, sem: make(chan struct{}, cfg.MaxConcurrent)}
+	if bindings.Open("", &e.db) == bindings.StateError {
+		return nil, fmt.Errorf("%w: open duckdb", ErrInternal)
+	}
+	if err := e.lockDown(); err != nil {
+		bindings.Close(&e.db)
+		return nil, err
+	}
+	return e, nil
+}
+
+// lockDown applies the settings every later connection inherits. The order
+// matters: directories first, then external access off, then the lock.
+func (e *Engine) lockDown() error {
+	conn, err := e.connect()
+	if err != nil {
+		return err
+	}
+	defer bindings.Disconnect(&conn)
+	settings := []string{
+		fmt.Sprintf("SET threads = %d", e.cfg.Threads),
+		"SET temp_directory = " + quoteString(e.cfg.TempDir),
+		fmt.Sprintf("SET allowed_directories = [%s, %s]", quoteString(dirSlash(e.cfg.CacheDir)), quoteString(dirSlash(e.cfg.TempDir))),
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET enable_external_access = false",
+	}
+	if e.cfg.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))
+	}
+	settings = append(settings, "SET lock_configuration = true")
+	for _, s := range settings {
+		if err := exec(conn, s); err != nil {
+			return fmt.Errorf("configure duckdb (%s): %w", s, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (e *Engine) Close() { bindings.Close(&e.db) }
+
+func (e *Engine) connect() (bindings.Connection, error) {
+	var conn bindings.Connection
+	if bindings.Connect(e.db, &conn) == bindings.StateError {
+		return conn, fmt.Errorf("%w: connect to duckdb", ErrInternal)
+	}
+	return conn, nil
+}
+
+// Schema returns the schema of the statement's result without running it.
+func (e *Engine) Schema(ctx context.Context, sql string) (*arrow.Schema, error) {
+	s, err := e.open(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	stmt, err := s.prepare(sql)
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.DestroyPrepare(&stmt)
+	return preparedSchema(s.conn, stmt)
+}
+
+// Query runs the statement and returns its result as a stream of batches.
+// The stream must be closed.
+func (e *Engine) Query(ctx context.Context, sql string) (*Stream, error) {
+	s, err := e.open(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.execute(ctx, sql)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func exec(conn bindings.Connection, sql string) error {
+	var res bindings.Result
+	defer bindings.DestroyResult(&res)
+	if bindings.Query(conn, sql, &res) == bindings.StateError {
+		return classify(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+	}
+	return nil
+}
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func dirSlash(d string) string {
+	if strings.HasSuffix(d, "/") {
+		return d
+	}
+	return d + "/"
+}

@@ -1,0 +1,264 @@
+package query
+
+// #include <stdlib.h>
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/cdata"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/query/sandbox"
+)
+
+// session is one query's connection with its views and everything they
+// hold: snapshots, pinned cache files and exported Arrow streams.
+type session struct {
+	e        *Engine
+	conn     bindings.Connection
+	snaps    []*ingest.Snapshot
+	unpins   []func()
+	streams  []unsafe.Pointer
+	stopIntr func() bool
+}
+
+func (e *Engine) open(ctx context.Context, sql string) (_ *session, err error) {
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrCanceled, ctx.Err())
+	}
+	s := &session{e: e}
+	conn, err := e.connect()
+	if err != nil {
+		<-e.sem
+		return nil, err
+	}
+	s.conn = conn
+	s.stopIntr = context.AfterFunc(ctx, func() { bindings.Interrupt(conn) })
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	an, err := s.analyze(sql)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range an.Tables {
+		if err := s.defineTable(ctx, i, t); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *session) close() {
+	s.stopIntr()
+	bindings.Disconnect(&s.conn) // drops the temp views and tables
+	for _, p := range s.streams {
+		cdata.ReleaseCArrowArrayStream((*cdata.CArrowArrayStream)(p))
+		C.free(p)
+	}
+	for _, sn := range s.snaps {
+		sn.Release()
+	}
+	for _, u := range s.unpins {
+		u()
+	}
+	<-s.e.sem
+}
+
+// analyze parses the statement with DuckDB's own parser and checks it.
+func (s *session) analyze(sql string) (*sandbox.Analysis, error) {
+	js, err := s.serialize(sql)
+	if err != nil {
+		return nil, err
+	}
+	an, err := sandbox.Analyze([]byte(js))
+	var refused *sandbox.RefusedError
+	var syntax *sandbox.SyntaxError
+	switch {
+	case errors.As(err, &refused):
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	case errors.As(err, &syntax):
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	return an, nil
+}
+
+func (s *session) serialize(sql string) (string, error) {
+	var stmt bindings.PreparedStatement
+	defer bindings.DestroyPrepare(&stmt)
+	if bindings.Prepare(s.conn, "SELECT json_serialize_sql($1::VARCHAR)", &stmt) == bindings.StateError {
+		return "", fmt.Errorf("%w: prepare parser call: %s", ErrInternal, bindings.PrepareError(stmt))
+	}
+	if bindings.BindVarchar(stmt, 1, sql) == bindings.StateError {
+		return "", fmt.Errorf("%w: bind statement text", ErrInternal)
+	}
+	var res bindings.Result
+	defer bindings.DestroyResult(&res)
+	if bindings.ExecutePrepared(stmt, &res) == bindings.StateError {
+		return "", classify(bindings.ResultErrorType(&res), bindings.ResultError(&res))
+	}
+	return firstString(&res)
+}
+
+// firstString reads the VARCHAR in the first row and column of res.
+func firstString(res *bindings.Result) (string, error) {
+	rr, err := newChunkReader(res)
+	if err != nil {
+		return "", err
+	}
+	defer rr.close()
+	rec, err := rr.next()
+	if err != nil || rec == nil {
+		return "", fmt.Errorf("%w: empty parser result: %v", ErrInternal, err)
+	}
+	defer rec.Release()
+	col, ok := rec.Column(0).(*array.String)
+	if !ok || col.Len() == 0 {
+		return "", fmt.Errorf("%w: unexpected parser result %s", ErrInternal, rec.Column(0).DataType())
+	}
+	return strings.Clone(col.Value(0)), nil
+}
+
+// defineTable creates the TEMP VIEW named like the table over its cached
+// files and its buffer snapshot.
+func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef) error {
+	sn, err := s.e.src.Snapshot(ctx, t.Name)
+	if err != nil {
+		if errors.Is(err, ingest.ErrTableNotFound) {
+			return err
+		}
+		return fmt.Errorf("%w: snapshot of %s: %v", ErrInternal, t.Name, err)
+	}
+	s.snaps = append(s.snaps, sn)
+	buf, err := s.bufferRelation(i, sn)
+	if err != nil {
+		return err
+	}
+	from := "SELECT * FROM " + buf
+	if len(sn.Files) > 0 {
+		files, err := s.parquetScan(ctx, sn)
+		if err != nil {
+			return err
+		}
+		from = files + " UNION ALL BY NAME " + from
+	}
+	cols := make([]string, sn.Schema.NumFields())
+	for j, f := range sn.Schema.Fields() {
+		cols[j] = quoteIdent(f.Name)
+	}
+	view := fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM (%s)", quoteIdent(t.Name), strings.Join(cols, ", "), from)
+	if err := exec(s.conn, view); err != nil {
+		return fmt.Errorf("define view of table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// bufferRelation registers the snapshot's batches as an Arrow scan and
+// copies them into a TEMP TABLE, returning the relation to read.
+//
+// NOTE: the copy is deliberate. DuckDB pushes projections and filters into
+// arrow_scan, but the stream producer behind the C API's duckdb_arrow_scan
+// ignores both, so a scan that reads a subset of columns gets the wrong
+// columns and filters are lost; a stream can also be read only once (a
+// self-join would see it empty). Copying with SELECT * asks for every column
+// once, after which DuckDB reads its own table correctly.
+func (s *session) bufferRelation(i int, sn *ingest.Snapshot) (string, error) {
+	name := fmt.Sprintf("__mdb_buf_%d", i)
+	rdr, err := array.NewRecordReader(sn.Schema, sn.Batches)
+	if err != nil {
+		return "", fmt.Errorf("%w: buffer reader: %v", ErrInternal, err)
+	}
+	defer rdr.Release()
+	stream := C.calloc(1, C.size_t(unsafe.Sizeof(cdata.CArrowArrayStream{})))
+	s.streams = append(s.streams, stream)
+	cdata.ExportRecordReader(rdr, (*cdata.CArrowArrayStream)(stream))
+	if bindings.ArrowScan(s.conn, name, bindings.ArrowStream{Ptr: stream}) == bindings.StateError {
+		return "", fmt.Errorf("%w: register buffer of %s", ErrInternal, sn.Table)
+	}
+	if len(sn.Batches) == 0 {
+		return quoteIdent(name), nil // empty: whatever is pushed down, no rows come back
+	}
+	mat := name + "_copy"
+	if err := exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(mat), quoteIdent(name))); err != nil {
+		return "", fmt.Errorf("copy buffer of %s: %w", sn.Table, err)
+	}
+	return quoteIdent(mat), nil
+}
+
+func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string, error) {
+	keys := make([]string, len(sn.Files))
+	sameSchema := true
+	for i, f := range sn.Files {
+		keys[i] = f.Key
+		sameSchema = sameSchema && f.SchemaHash == sn.Files[0].SchemaHash
+	}
+	paths, unpin, err := s.e.cache.Acquire(ctx, keys)
+	if err != nil {
+		return "", fmt.Errorf("%w: read files of %s: %v", ErrInternal, sn.Table, err)
+	}
+	s.unpins = append(s.unpins, unpin)
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = quoteString(p)
+	}
+	opts := ""
+	if !sameSchema {
+		opts = ", union_by_name = true"
+	}
+	return fmt.Sprintf("SELECT * FROM read_parquet([%s]%s)", strings.Join(quoted, ", "), opts), nil
+}
+
+func (s *session) prepare(sql string) (bindings.PreparedStatement, error) {
+	var stmt bindings.PreparedStatement
+	if bindings.Prepare(s.conn, sql, &stmt) == bindings.StateError {
+		err := classifyMessage(bindings.PrepareError(stmt))
+		bindings.DestroyPrepare(&stmt)
+		return stmt, err
+	}
+	return stmt, nil
+}
+
+func preparedSchema(conn bindings.Connection, stmt bindings.PreparedStatement) (*arrow.Schema, error) {
+	n := int(bindings.PreparedStatementColumnCount(stmt))
+	names := make([]string, n)
+	types := make([]bindings.LogicalType, n)
+	for i := range n {
+		names[i] = bindings.PreparedStatementColumnName(stmt, bindings.IdxT(i))
+		types[i] = bindings.PreparedStatementColumnLogicalType(stmt, bindings.IdxT(i))
+	}
+	defer func() {
+		for i := range types {
+			bindings.DestroyLogicalType(&types[i])
+		}
+	}()
+	var opts bindings.ArrowOptions
+	bindings.ConnectionGetArrowOptions(conn, &opts)
+	defer bindings.DestroyArrowOptions(&opts)
+	schema, ed := bindings.NewArrowSchema(opts, types, names)
+	if err := errorData(ed); err != nil {
+		return nil, err
+	}
+	return schema, nil
+}
+
+func errorData(ed bindings.ErrorData) error {
+	defer bindings.DestroyErrorData(&ed)
+	if !bindings.ErrorDataHasError(ed) {
+		return nil
+	}
+	return classify(bindings.ErrorDataErrorType(ed), bindings.ErrorDataMessage(ed))
+}
