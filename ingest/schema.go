@@ -19,9 +19,19 @@ var tableNameRE = regexp.MustCompile(TableNamePattern)
 // ValidTableName reports whether name follows TableNamePattern.
 func ValidTableName(name string) bool { return tableNameRE.MatchString(name) }
 
+// reservedPrefixes are name prefixes DuckDB resolves to its own system
+// views; the query sandbox refuses them, so no table may take them.
+var reservedPrefixes = []string{"duckdb_", "sqlite_", "pragma_", "pg_"}
+
 func checkTableName(name string) error {
 	if !ValidTableName(name) {
 		return fmt.Errorf("%w: table name %q must match %s", ErrInvalid, name, TableNamePattern)
+	}
+	low := strings.ToLower(name)
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(low, p) {
+			return fmt.Errorf("%w: table name %q: the prefix %q is reserved", ErrInvalid, name, p)
+		}
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ type session struct {
 	snaps    []*ingest.Snapshot
 	unpins   []func()
 	streams  []unsafe.Pointer
-	stopIntr func() bool
+	stopIntr func()
 }
 
 func (e *Engine) open(ctx context.Context, sql string) (_ *session, err error) {
@@ -43,7 +43,18 @@ func (e *Engine) open(ctx context.Context, sql string) (_ *session, err error) {
 		return nil, err
 	}
 	s.conn = conn
-	s.stopIntr = context.AfterFunc(ctx, func() { bindings.Interrupt(conn) })
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(interrupted)
+		bindings.Interrupt(conn)
+	})
+	// stopIntr returns once no interrupt can touch the connection any more:
+	// an interrupt already running is waited for, so Disconnect never races it.
+	s.stopIntr = func() {
+		if !stop() {
+			<-interrupted
+		}
+	}
 	defer func() {
 		if err != nil {
 			s.close()

@@ -163,6 +163,7 @@ func TestBadIngestInput(t *testing.T) {
 		{"name_with_dot", "a.b", ok, codes.InvalidArgument, []string{"a.b"}},
 		{"name_too_long", "t" + string(make([]byte, 0)) + "123456789012345678901234567890123456789012345678901234567890abcd", ok, codes.InvalidArgument, nil},
 		{"name_with_quote", `t"x`, ok, codes.InvalidArgument, nil},
+		{"reserved_prefix", "duckdb_settings", ok, codes.InvalidArgument, []string{"duckdb_settings", "reserved"}},
 		{"columns_differ_in_case", "dupcols", dup, codes.InvalidArgument, []string{"dupcols", `"a"`, `"A"`}},
 		{"unsupported_type", "halfs", f16, codes.InvalidArgument, []string{"halfs", "h"}},
 	}
@@ -223,4 +224,38 @@ func nullBatch(t testing.TB, name string, typ arrow.DataType) arrow.RecordBatch 
 	col := array.MakeArrayOfNull(memory.DefaultAllocator, typ, 1)
 	defer col.Release()
 	return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: name, Type: typ, Nullable: true}}, nil), []arrow.Array{col}, 1)
+}
+
+// TestManyBatchesInOneIngestKeepTheirValues sends one DoPut of many batches
+// and checks the values read back from the buffer are the values sent: the
+// service must own what it buffers, not borrow the transport's memory.
+func TestManyBatchesInOneIngestKeepTheirValues(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	c := s.client()
+	var recs []arrow.RecordBatch
+	for i := int64(0); i < 20; i++ { // small and large (>4 MiB) messages
+		size := int64(4000)
+		if i%4 == 0 {
+			size = 140000
+		}
+		recs = append(recs, idBatch(total(recs), size))
+	}
+	defer releaseRecs(recs)
+	n, err := ingestRecs(context.Background(), c, "many", modeCreate, recs...)
+	rows := total(recs)
+	if err != nil || n != rows {
+		t.Fatalf("ingest = %d, %v", n, err)
+	}
+	got := queryInts(t, c, "SELECT count(*), sum(id), max(id), count(*) FILTER (WHERE v = 'v' || id::VARCHAR) FROM many")
+	if got[0] != rows || got[1] != rows*(rows-1)/2 || got[2] != rows-1 || got[3] != rows {
+		t.Fatalf("count, sum, max, matching v = %v", got)
+	}
+}
+
+func total(recs []arrow.RecordBatch) int64 {
+	var n int64
+	for _, r := range recs {
+		n += r.NumRows()
+	}
+	return n
 }

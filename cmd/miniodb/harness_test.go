@@ -322,3 +322,10 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
