@@ -329,3 +329,9 @@ func writeFile(t testing.TB, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// ingestOpts builds the ingest options of one table and mode.
+func ingestOpts(table string, mode ingestMode) *flightsql.ExecuteIngestOpts {
+	return &flightsql.ExecuteIngestOpts{Table: table, TableDefinitionOptions: &flightsql.TableDefinitionOptions{
+		IfNotExist: mode.ifMissing, IfExists: mode.ifExists}}
+}
