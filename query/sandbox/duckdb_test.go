@@ -77,36 +77,7 @@ func readHostileFile(tb testing.TB) []string {
 	if err != nil {
 		tb.Fatalf("read %s: %v", hostileFile, err)
 	}
-	var stmts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "--#") {
-			continue
-		}
-		stmts = append(stmts, unescapeLine(line))
-	}
-	return stmts
-}
-
-// unescapeLine turns the two characters \n into a newline and \\ into a
-// backslash; any other backslash stays as it is.
-func unescapeLine(line string) string {
-	var b strings.Builder
-	for i := 0; i < len(line); i++ {
-		if line[i] == '\\' && i+1 < len(line) {
-			switch line[i+1] {
-			case 'n':
-				b.WriteByte('\n')
-				i++
-				continue
-			case '\\':
-				b.WriteByte('\\')
-				i++
-				continue
-			}
-		}
-		b.WriteByte(line[i])
-	}
-	return b.String()
+	return ParseStatementFile(string(data))
 }
 
 // escapeLine is the inverse of unescapeLine.
