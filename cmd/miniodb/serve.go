@@ -117,7 +117,7 @@ func serve(cfg Config) error {
 
 func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) {
 	dir := cfg.Server.DataDir
-	bucket, err := objstore.NewFileBucket(filepath.Join(dir, "objects"))
+	cat, bucket, err := openStores(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +127,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	}
 	cache, err := objstore.NewCache(objstore.CacheConfig{Dir: cacheDir, MaxBytes: cfg.Cache.MaxBytes}, bucket)
 	if err != nil {
-		return nil, err
-	}
-	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
-	if err != nil {
+		cat.Close()
 		return nil, err
 	}
 	n := &node{log: log, cat: cat}
