@@ -136,3 +136,31 @@ func TestFlushByInterval(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestFlushByMemoryCap sets buffer_size and flush_interval out of reach and
+// a small memory cap: the cap alone must make the buffers flush.
+func TestFlushByMemoryCap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	writeFile(t, cfg, "buffer:\n  buffer_size: 100000000\n  flush_interval: 1h\n  max_memory: 1048576\n  max_buffered: 1073741824\n")
+	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg)
+	c := s.client()
+	for i := int64(0); i < 10; i++ {
+		b := wideBatch(i*20000, 20000) // ~0.7 MiB each
+		_, err := ingestRecs(context.Background(), c, "capped", modeCreateAppend, b)
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(parquetFiles(t, filepath.Join(dir, "data"))) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("7 MiB buffered over a 1 MiB cap and nothing flushed")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := queryInts(t, c, "SELECT count(*), count(DISTINCT k) FROM capped"); got[0] != 200000 || got[1] != 200000 {
+		t.Fatalf("after memory-pressure flushes: %v", got)
+	}
+}
