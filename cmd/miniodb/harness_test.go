@@ -17,6 +17,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
@@ -334,4 +335,19 @@ func writeFile(t testing.TB, path, content string) {
 func ingestOpts(table string, mode ingestMode) *flightsql.ExecuteIngestOpts {
 	return &flightsql.ExecuteIngestOpts{Table: table, TableDefinitionOptions: &flightsql.TableDefinitionOptions{
 		IfNotExist: mode.ifMissing, IfExists: mode.ifExists}}
+}
+
+// openStream plans sql and opens the DoGet stream of its single endpoint.
+func openStream(t testing.TB, c *flightsql.Client, sql string) *flight.Reader {
+	t.Helper()
+	ctx := context.Background()
+	info, err := c.Execute(ctx, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := c.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rdr
 }

@@ -15,15 +15,7 @@ import (
 // so the server has a call in flight.
 func startSlowScan(t *testing.T, s *server, c *flightsql.Client) *flight.Reader {
 	t.Helper()
-	ctx := context.Background()
-	info, err := c.Execute(ctx, "SELECT * FROM big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdr, err := c.DoGet(ctx, info.Endpoint[0].Ticket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rdr := openStream(t, c, "SELECT * FROM big")
 	if !rdr.Next() {
 		t.Fatalf("no first batch: %v", rdr.Err())
 	}

@@ -47,14 +47,7 @@ func TestFullScanStreams(t *testing.T) {
 		t.Fatalf("reset peak RSS: %v", err)
 	}
 	start := time.Now()
-	info, err := c.Execute(ctx, "SELECT * FROM big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdr, err := c.DoGet(ctx, info.Endpoint[0].Ticket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rdr := openStream(t, c, "SELECT * FROM big")
 	var got int64
 	var first time.Duration
 	for rdr.Next() {
