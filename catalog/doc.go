@@ -3,8 +3,8 @@
 // rows, and the WAL position each table's files cover.
 //
 // One interface, Catalog, has two backends: an embedded bbolt file (the
-// single-node default, in this package) and Redis (for clusters). Every
-// backend passes the acceptance suite in acceptance.go.
+// single-node default) and Redis (for clusters). Every backend passes the
+// acceptance suite in acceptance.go; Redis does in all three of its modes.
 //
 // # Invariants
 //
@@ -22,6 +22,35 @@
 //	meta/version            -> uint64 big-endian, bumped by every update
 //	tables/<name>           -> JSON tableRecord (schema as Arrow IPC bytes)
 //	files/<table>/<key>     -> JSON File (nested bucket per table)
+//
+// # Redis layout
+//
+// One namespace <ns> (redis.namespace) per catalog; it is the hash tag of
+// every key, so in cluster mode all keys share one slot and one transaction
+// can span them (docs/format/redis-catalog.md is the full contract):
+//
+//	miniodb:{<ns>}:id             STRING  catalog identity, SET NX once
+//	miniodb:{<ns>}:version        STRING  INCR by every change
+//	miniodb:{<ns>}:tables         HASH    <table> -> JSON tableRecord
+//	miniodb:{<ns>}:files:<table>  HASH    <object key> -> JSON File
+//
+//	   WATCH id version ──► GET id, version ──► read ──► MULTI
+//	        writes … INCR version ──► EXEC   (nil: lost a race, retry)
+//
+// Writes are optimistic transactions (WATCH/MULTI/EXEC) retried with
+// backoff; reads are MULTI/EXEC snapshots. A missing key reads as redis.Nil
+// and becomes ErrTableNotFound. Redis runs as standalone, sentinel or
+// cluster (go-redis UniversalClient), chosen by redis.mode.
+//
+// # Identity
+//
+// A catalog outside the node can vanish behind its back (FLUSHALL, a new
+// Redis, a restore of an older snapshot). Redis therefore implements
+// Identified: the catalog carries a random ID written once, every call
+// checks it and that the version has not gone back, and fails with
+// ErrCatalogLost otherwise, changing nothing. The node keeps the ID in its
+// data folder and refuses to start on a catalog without it (cmd/miniodb
+// stores.go): an empty catalog is never served as the truth.
 //
 // Object keys of files follow
 // tables/<table>/shard=<p>/date=<yyyy-mm-dd>/<ulid>.parquet.

@@ -100,12 +100,54 @@ func AcceptanceTest(t *testing.T, newBucket func(t *testing.T) Bucket) {
 	})
 	t.Run("large_object", func(t *testing.T) {
 		b := newBucket(t)
-		body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+		body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: multipart on S3
 		if err := b.Put(ctx, "big", bytes.NewReader(body), int64(len(body))); err != nil {
 			t.Fatal(err)
 		}
 		if got := read(t)(b.Get(ctx, "big")); got != string(body) {
 			t.Fatalf("large object differs (len %d)", len(got))
 		}
+		off := int64(5<<20 - 3) // across the first 5 MiB part boundary
+		if got := read(t)(b.GetRange(ctx, "big", off, 7)); got != string(body[off:off+7]) {
+			t.Fatalf("GetRange across a part boundary = %q", got)
+		}
+		if info, err := b.Stat(ctx, "big"); err != nil || info.Size != int64(len(body)) {
+			t.Fatalf("Stat big = %+v, %v", info, err)
+		}
+	})
+	t.Run("unknown_size_stream", func(t *testing.T) {
+		b := newBucket(t)
+		body := bytes.Repeat([]byte("x"), 6<<20+5)
+		// io.MultiReader hides Seek and ReadAt: a pure stream.
+		if err := b.Put(ctx, "stream", io.MultiReader(bytes.NewReader(body)), -1); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := b.Stat(ctx, "stream"); err != nil || info.Size != int64(len(body)) {
+			t.Fatalf("Stat stream = %+v, %v", info, err)
+		}
+	})
+	t.Run("failed_put_keeps_old_object", func(t *testing.T) {
+		b := newBucket(t)
+		put(t, b, "k", "old")
+		for _, size := range []int64{8 << 20, 100} { // multipart and single upload
+			broken := io.MultiReader(bytes.NewReader(make([]byte, size/2)), errReader{})
+			if err := b.Put(ctx, "k", broken, size); err == nil {
+				t.Fatalf("Put of a failing %d-byte reader succeeded", size)
+			}
+			if got := read(t)(b.Get(ctx, "k")); got != "old" {
+				t.Fatalf("after a failed Put the object holds %d bytes, want the old 3", len(got))
+			}
+		}
+		if err := b.Put(ctx, "new", io.MultiReader(errReader{}), 10); err == nil {
+			t.Fatal("Put of a failing reader succeeded")
+		}
+		if ok, err := Exists(ctx, b, "new"); ok || err != nil {
+			t.Fatalf("failed Put left an object: %v, %v", ok, err)
+		}
 	})
 }
+
+// errReader fails every read, standing in for a source that breaks mid-way.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("source broke") }

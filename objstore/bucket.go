@@ -10,11 +10,21 @@ import (
 // ErrNotFound is returned (wrapped) when an object does not exist.
 var ErrNotFound = errors.New("objstore: object not found")
 
+// ErrUnavailable is returned (wrapped) when the object store cannot be
+// reached: retries are exhausted or the endpoint's circuit breaker is open.
+// The call may succeed later; nothing was changed by it.
+var ErrUnavailable = errors.New("objstore: object store unavailable")
+
+// ErrChanged is returned (wrapped) by a read tied to an object version
+// (GetMatching) when the object was replaced since it was described.
+var ErrChanged = errors.New("objstore: object changed")
+
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
 	Key      string
 	Size     int64
 	Modified time.Time
+	ETag     string // opaque version tag of backends that have one (S3); "" otherwise
 }
 
 // BucketReader is the read half of a Bucket; queries only need this.

@@ -1,8 +1,9 @@
 // Package objstore stores MinIODB's Parquet objects: one small Bucket
 // interface (put, get, get-range, stat, list, delete), its backends (a local
-// folder here; S3/MinIO later), and a local read cache from which DuckDB reads
-// the objects (DuckDB's own httpfs is not available and a disk cache is
-// faster anyway).
+// folder, and S3/MinIO through minio-go), and a local read cache from which
+// DuckDB reads the objects (DuckDB's own httpfs is not available and a disk
+// cache is faster anyway). Every backend passes AcceptanceTest; the S3 one
+// runs it against a real MinIO server.
 //
 // Keys are slash-separated relative paths such as
 // tables/<table>/shard=<p>/date=<yyyy-mm-dd>/<ulid>.parquet. The file backend
@@ -10,5 +11,43 @@
 // fsync, rename, fsync the folder), so a reader never sees half an object.
 //
 // Not-found is classified with errors.Is(err, ErrNotFound), never by
-// matching messages.
+// matching messages; an unreachable store is ErrUnavailable.
+//
+// # S3 backend
+//
+// S3Bucket is one endpoint and one bucket (created if missing), configured
+// by the seed's minio section; an optional second endpoint, the seed's
+// "backup pool", rides along (Backup) for the backup package. Per endpoint:
+//
+//	call ──► retry loop (exponential backoff, jitter; cenkalti/backoff)
+//	           └─► circuit breaker (sony/gobreaker) ──► attempt ──► HTTP pool
+//
+// The rules:
+//
+//   - An attempt that fails for the endpoint's sake (network error, timeout,
+//     5xx, 408/429) is retried up to retry_max_attempts; a 4xx answer
+//     (not found, access denied) is final at once and does not count
+//     against the endpoint.
+//   - After breaker_failures such failures in a row the breaker opens: calls
+//     fail at once with ErrUnavailable for breaker_open_timeout, then one
+//     call probes; calls arriving while the probe runs wait for its verdict.
+//     Callers (the flusher) back off themselves; rows stay in the WAL.
+//   - Uploads at or above part_size go multipart (parallel parts when the
+//     source is a file), and a failed upload is aborted, so an object is
+//     whole or absent. A source that can be read again is retried.
+//   - Every upload carries a full-object CRC64-NVME checksum; downloads
+//     verify it at EOF (multipart objects included), and the read cache
+//     reads only the version it stat'ed (If-Match on the ETag) and checks
+//     the size, so a cached file is exactly the object.
+//   - Stats reports per endpoint what /v1/pool/status shows: breaker state,
+//     open connections, calls in flight, attempts, failures, retries,
+//     rejections and the last error.
+//
+// # Read cache
+//
+// Cache keeps whole objects on local disk, bounded by bytes (LRU), pinned
+// while a query reads them, filled on demand with parallel downloads that
+// concurrent queries share. Files this node flushes are moved in without a
+// download. A cached object is served without asking the bucket, so
+// queries over cached files keep answering while the object store is down.
 package objstore
