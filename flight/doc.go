@@ -1,21 +1,55 @@
 // Package flight is MinIODB's front door: the Arrow Flight SQL service.
 //
-// Server embeds flightsql.BaseServer and implements bulk ingest
-// (DoPut CommandStatementIngest) and statement queries
-// (GetFlightInfo/DoGet/GetSchema on CommandStatementQuery). Errors leave this
-// package as gRPC status codes whose message names the table, column or
-// value at fault; the mapping from the ingest and query sentinels is in
-// status.go.
+// Server embeds flightsql.BaseServer and implements what Flight SQL drivers
+// call (Go flightsql, ADBC, the JDBC driver, pyarrow.flight): bulk ingest
+// (DoPut CommandStatementIngest), statements, prepared statements with
+// parameters, DDL/DML, every metadata command, session options,
+// cancellation and polling. Errors leave this package as gRPC status codes
+// whose message names the table, column or value at fault; the mapping from
+// the ingest and query sentinels is in status.go.
 //
-// # Tickets
+// # Stateless handles
 //
-// The server keeps no per-query state between GetFlightInfo and DoGet: the
-// statement handle inside TicketStatementQuery carries the query itself
-// (docs/format/ticket.md):
+// The server keeps no per-statement state: statement tickets and prepared
+// statement handles carry the SQL and any bound parameter rows
+// (docs/format/ticket.md, handle.go). CreatePreparedStatement describes
+// the statement (dataset and parameter schemas) and returns a handle;
+// DoPutPreparedStatementQuery returns a new handle with the parameters
+// inside; ClosePreparedStatement has nothing to free. The only soft state is
+// the registry of running queries (cancel.go) that CancelFlightInfo uses to
+// interrupt DuckDB.
 //
-//	byte 0      version (1)
-//	bytes 1..   the SQL text, UTF-8
+// # Statements
 //
-// A ticket is therefore only as secret as the SQL in it; it grants nothing
-// the caller could not ask for directly.
+// package query classifies every statement with DuckDB's parser: a query
+// (SELECT) or one of CREATE TABLE, CREATE TABLE AS, DROP TABLE, INSERT INTO.
+//
+//   - A query runs at DoGet: GetFlightInfo only plans it, so PollFlightInfo
+//     is complete at once.
+//   - DDL/DML runs when it is executed: DoPutCommandStatementUpdate,
+//     DoPutPreparedStatementUpdate (the JDBC driver sends DDL there because
+//     CreatePreparedStatement answers it with an empty dataset schema and
+//     is_update), and also GetFlightInfo of the statement or prepared
+//     statement (ADBC sends everything as a query): then the ticket only
+//     reports the row count, since a ticket may be fetched twice.
+//   - Rows of INSERT INTO and CREATE TABLE AS are computed by DuckDB under
+//     the sandbox and written through ingest.Service.Ingest, the same durable
+//     path as DoPut, in one transaction per statement.
+//
+// # Catalog
+//
+// One catalog "miniodb" holds one schema "main" holding every table (type
+// TABLE). Ingest accepts those names (or none) in CommandStatementIngest,
+// statements accept them as table qualifiers (main.t, miniodb.main.t), and
+// the session
+// options "catalog" and "schema" accept them (stateless: any other value
+// is refused per option). GetTables with include_schema describes every
+// column with the Flight SQL column metadata (types.go). GetSqlInfo
+// answers every SqlInfo id (sqlinfo.go).
+//
+// # Endpoints
+//
+// Every FlightInfo has one endpoint at Config.Location: on a single node
+// arrow-flight-reuse-connection://?, so drivers that follow locations (the
+// JDBC driver) fetch over the connection they already have.
 package flight

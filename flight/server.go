@@ -2,7 +2,8 @@ package flight
 
 import (
 	"context"
-	"fmt"
+	"runtime/debug"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -11,12 +12,35 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/query"
 )
 
-// Ingester takes bulk ingests.
+// Ingester is the write path: bulk ingest and the table DDL.
 type Ingester interface {
+	// Ingest runs one bulk ingest (ingest.Service.Ingest).
 	Ingest(ctx context.Context, req ingest.Request) (int64, error)
+	// CreateTable creates an empty table; (false, nil) if it exists and
+	// ifNotExists is set.
+	CreateTable(ctx context.Context, name string, schema *arrow.Schema, cfg catalog.TableConfig, ifNotExists bool) (bool, error)
+	// DropTable drops a table; (false, nil) if it is missing and ifExists
+	// is set.
+	DropTable(ctx context.Context, name string, ifExists bool) (bool, error)
+	// Tables lists the tables in name order.
+	Tables() []ingest.TableInfo
+}
+
+// Querier checks and runs SQL (query.Engine).
+type Querier interface {
+	// Describe classifies and describes a statement without running it;
+	// params (nil: none) are bound parameter rows, which may decide the
+	// result types of a query.
+	Describe(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Statement, error)
+	// Query runs a query, once per parameter row.
+	Query(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Stream, error)
+	// Rows evaluates the rows an INSERT or CREATE TABLE AS writes.
+	Rows(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Rows, error)
 }
 
 // ResultStream is a running query's result.
@@ -28,30 +52,73 @@ type ResultStream interface {
 	Close()
 }
 
-// Querier plans and runs SQL.
-type Querier interface {
-	Schema(ctx context.Context, sql string) (*arrow.Schema, error)
-	Run(ctx context.Context, sql string) (ResultStream, error)
+// Config configures the Flight SQL service. Zero values take the defaults
+// noted.
+type Config struct {
+	// Location is the URI every FlightEndpoint names. Default:
+	// arrow-flight-reuse-connection://? (fetch from the same connection:
+	// right for a single node). In a cluster it is the node's advertised
+	// URI, grpc+tcp://host:port or grpc+tls://host:port.
+	Location string
+	// Version is the server version reported by GetSqlInfo; default the
+	// module version of the binary, else "dev".
+	Version string
+}
+
+func (c *Config) setDefaults() {
+	if c.Location == "" {
+		c.Location = flight.LocationReuseConnection
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			c.Version = bi.Main.Version
+		}
+	}
 }
 
 // Server is the Flight SQL service of one node.
 type Server struct {
 	flightsql.BaseServer
+	cfg    Config
 	ingest Ingester
 	query  Querier
 	mem    memory.Allocator
+	runs   *registry
 }
 
 // NewServer returns the Flight SQL service over an ingester and a querier.
-func NewServer(in Ingester, q Querier) *Server {
-	s := &Server{ingest: in, query: q, mem: memory.DefaultAllocator}
+func NewServer(in Ingester, q Querier, cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, ingest: in, query: q, mem: memory.DefaultAllocator, runs: newRegistry()}
 	s.Alloc = s.mem
+	s.registerSQLInfo()
 	return s
 }
 
 // FlightService returns the gRPC service to register.
 func (s *Server) FlightService() flight.FlightServer {
 	return flightsql.NewFlightServerWithAllocator(s, s.mem)
+}
+
+// endpoint is the one endpoint of a result: its ticket, fetched from this
+// node's location.
+func (s *Server) endpoint(ticket []byte) []*flight.FlightEndpoint {
+	return []*flight.FlightEndpoint{{
+		Ticket:   &flight.Ticket{Ticket: ticket},
+		Location: []*flight.Location{{Uri: s.cfg.Location}},
+	}}
+}
+
+// flightInfo describes a result of the given schema behind one ticket.
+func (s *Server) flightInfo(schema *arrow.Schema, desc *flight.FlightDescriptor, ticket []byte) *flight.FlightInfo {
+	return &flight.FlightInfo{
+		Schema:           flight.SerializeSchema(schema, s.mem),
+		FlightDescriptor: desc,
+		Endpoint:         s.endpoint(ticket),
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+	}
 }
 
 // DoPutCommandStatementIngest implements bulk ingest.
@@ -74,10 +141,10 @@ func ingestRequest(cmd flightsql.StatementIngest) (ingest.Request, error) {
 		return bad("temporary tables are not supported")
 	case len(cmd.GetTransactionId()) > 0:
 		return bad("transactions are not supported")
-	case cmd.GetCatalog() != "":
-		return bad("catalog %q does not exist (leave it empty)", cmd.GetCatalog())
-	case cmd.GetSchema() != "":
-		return bad("schema %q does not exist (leave it empty)", cmd.GetSchema())
+	case !ourCatalog(cmd.GetCatalog()):
+		return bad("catalog %q does not exist (use %q or leave it empty)", cmd.GetCatalog(), query.Catalog)
+	case !ourSchema(cmd.GetSchema()):
+		return bad("schema %q does not exist (use %q or leave it empty)", cmd.GetSchema(), query.Schema)
 	case len(cmd.GetOptions()) > 0:
 		return bad("unknown ingest options %v", cmd.GetOptions())
 	}
@@ -104,72 +171,9 @@ func ingestRequest(cmd flightsql.StatementIngest) (ingest.Request, error) {
 	return req, nil
 }
 
-// GetFlightInfoStatement plans a query: it checks the SQL, computes the
-// result schema and returns one endpoint whose ticket carries the SQL.
-func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	if len(cmd.GetTransactionId()) > 0 {
-		return nil, status.Error(codes.InvalidArgument, "transactions are not supported")
-	}
-	schema, err := s.query.Schema(ctx, cmd.GetQuery())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	tkt, err := flightsql.CreateStatementQueryTicket(encodeHandle(cmd.GetQuery()))
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "make ticket: %v", err)
-	}
-	return &flight.FlightInfo{
-		Schema:           flight.SerializeSchema(schema, s.mem),
-		FlightDescriptor: desc,
-		Endpoint:         []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: tkt}}},
-		TotalRecords:     -1,
-		TotalBytes:       -1,
-	}, nil
-}
+// ourCatalog reports whether a catalog name given by a client names ours
+// (empty means the default, ours).
+func ourCatalog(name string) bool { return name == "" || strings.EqualFold(name, query.Catalog) }
 
-// GetSchemaStatement returns a query's result schema.
-func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	schema, err := s.query.Schema(ctx, cmd.GetQuery())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &flight.SchemaResult{Schema: flight.SerializeSchema(schema, s.mem)}, nil
-}
-
-// DoGetStatement runs the query in the ticket and streams its batches.
-func (s *Server) DoGetStatement(ctx context.Context, tkt flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	sql, err := decodeHandle(tkt.GetStatementHandle())
-	if err != nil {
-		return nil, nil, toStatus(err)
-	}
-	rs, err := s.query.Run(ctx, sql)
-	if err != nil {
-		return nil, nil, toStatus(err)
-	}
-	ch := make(chan flight.StreamChunk, 2)
-	go stream(ctx, rs, ch)
-	return rs.Schema(), ch, nil
-}
-
-// stream forwards a result to the DoGet writer until it ends or the client
-// goes away.
-func stream(ctx context.Context, rs ResultStream, ch chan<- flight.StreamChunk) {
-	defer close(ch)
-	defer rs.Close()
-	for rs.Next() {
-		rec := rs.RecordBatch()
-		rec.Retain()
-		select {
-		case ch <- flight.StreamChunk{Data: rec}:
-		case <-ctx.Done():
-			rec.Release()
-			return
-		}
-	}
-	if err := rs.Err(); err != nil {
-		select {
-		case ch <- flight.StreamChunk{Err: toStatus(fmt.Errorf("run query: %w", err))}:
-		case <-ctx.Done():
-		}
-	}
-}
+// ourSchema reports whether a schema name given by a client names ours.
+func ourSchema(name string) bool { return name == "" || strings.EqualFold(name, query.Schema) }

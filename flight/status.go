@@ -7,7 +7,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/objstore"
 	"github.com/miniodb/miniodb/query"
 )
 
@@ -34,7 +36,7 @@ func codeOf(err error) codes.Code {
 		return codes.NotFound
 	case errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
 		return codes.ResourceExhausted
-	case errors.Is(err, ingest.ErrClosed):
+	case errors.Is(err, ingest.ErrClosed), errors.Is(err, objstore.ErrUnavailable), errors.Is(err, catalog.ErrCatalogLost):
 		return codes.Unavailable
 	case errors.Is(err, query.ErrRefused):
 		return codes.PermissionDenied

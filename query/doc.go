@@ -28,4 +28,55 @@
 // allowed_directories = the read cache (and its temp folder), no extension
 // auto-install or auto-load, and a locked configuration, so a statement that
 // slipped past the check still cannot read the host's files.
+//
+// # Statements other than SELECT
+//
+// Prepare classifies a statement (statement.go). DuckDB's parser decides
+// first: json_serialize_sql serializes SELECT statements only, and those go
+// to the sandbox as above. When DuckDB reports that the text is not a
+// SELECT, duckdb_extract_statements must find exactly one well-formed
+// statement, and then a small strict grammar of our own (ddl.go, lex.go:
+// a tokenizer with DuckDB's lexical rules, no regular expressions) accepts
+// only these forms and refuses everything else with ErrRefused:
+//
+//	CREATE TABLE [IF NOT EXISTS] t (col type [NULL], ...) [WITH (option = value, ...)]
+//	CREATE TABLE [IF NOT EXISTS] t [WITH (option = value, ...)] AS <query>
+//	DROP TABLE [IF EXISTS] t [CASCADE | RESTRICT]
+//	INSERT INTO t [(col, ...)] [BY NAME | BY POSITION] VALUES (...), ... | <query>
+//
+// t may be written main.t or miniodb.main.t (Catalog, Schema). The table
+// options are the seed's per-table config (TableOptions): buffer_size,
+// flush_interval_seconds, retention_days (integers), backup_enabled
+// (true/false), shard_key and time_column (column names). NOT NULL,
+// PRIMARY KEY, DEFAULT and other constraints are refused: every column is
+// nullable.
+//
+// Nothing of the user's text runs in DuckDB except a source <query>, which
+// the sandbox has checked as one SELECT like any query. Column types are
+// resolved by DuckDB from a CREATE TEMP TABLE rendered from our own tokens.
+// An INSERT runs as INSERT INTO a TEMP TABLE shaped like the target, built
+// from our parsed prefix and the checked query, so DuckDB applies its own
+// INSERT rules (column lists, BY NAME, casts, NULL for missing columns);
+// Rows then streams that TEMP TABLE, cast to the table's exact Arrow types,
+// for the caller to write through ingest. The engine never writes a table
+// itself.
+//
+// # Qualified names
+//
+// Tools qualify tables with the catalog and schema the service presents
+// (main.t, miniodb.main.t). The sandbox accepts bare names only, so before
+// it runs, such a statement's parse tree (json_serialize_sql) has those
+// qualifiers removed and DuckDB prints it back to SQL
+// (json_deserialize_sql); the printed SQL is what the sandbox checks and
+// what runs (qualify.go). Other qualifiers (memory.main.t, temp.t,
+// information_schema.x) stay and are refused. NOTE: a CTE named like the
+// table then shadows it (WITH t AS (...) SELECT * FROM main.t reads the
+// CTE); this reads less, never more.
+//
+// # Parameters
+//
+// Parameters ($1, ?, $name) are bound by position from an Arrow record
+// batch (params.go): one execution per row. Their schema comes from
+// DuckDB's prepared statement; a parameter DuckDB cannot type (SELECT ?)
+// is typed null and accepts any value.
 package query

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -22,9 +23,11 @@ type Config struct {
 	MaxConcurrent int    // queries running at once; default 2 × CPUs
 }
 
-// Source gives the engine a consistent snapshot of one table.
+// Source gives the engine a consistent snapshot of one table, and a
+// table's schema without its rows (ingest.ErrTableNotFound if missing).
 type Source interface {
 	Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error)
+	TableSchema(table string) (*arrow.Schema, error)
 }
 
 // FileCache makes objects local and pins them while a query reads them.
@@ -39,6 +42,10 @@ type Engine struct {
 	src   Source
 	cache FileCache
 	sem   chan struct{}
+	// scans numbers the Arrow scan views: DuckDB's duckdb_arrow_scan views
+	// are global to the database, not per connection, so every one needs a
+	// name no concurrent query uses.
+	scans atomic.Uint64
 }
 
 // Open starts an in-memory DuckDB with the sandbox settings applied and
@@ -81,6 +88,13 @@ func (e *Engine) lockDown() error {
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
 		"SET enable_external_access = false",
+		// Results are Arrow for every Flight SQL client: plain Utf8 and
+		// List (older clients cannot read Utf8View or ListView), 32-bit
+		// offsets, and DuckDB's documented type mapping.
+		"SET produce_arrow_string_view = false",
+		"SET arrow_output_list_view = false",
+		"SET arrow_large_buffer_size = false",
+		"SET arrow_lossless_conversion = false",
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))
@@ -107,12 +121,12 @@ func (e *Engine) connect() (bindings.Connection, error) {
 
 // Schema returns the schema of the statement's result without running it.
 func (e *Engine) Schema(ctx context.Context, sql string) (*arrow.Schema, error) {
-	s, err := e.open(ctx, sql)
+	s, run, err := e.open(ctx, sql)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	stmt, err := s.prepare(sql)
+	stmt, err := s.prepare(run)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +135,15 @@ func (e *Engine) Schema(ctx context.Context, sql string) (*arrow.Schema, error) 
 }
 
 // Query runs the statement and returns its result as a stream of batches.
-// The stream must be closed.
-func (e *Engine) Query(ctx context.Context, sql string) (*Stream, error) {
-	s, err := e.open(ctx, sql)
+// params, if not nil, binds the statement's parameters by position (column
+// i to $i+1); each of its rows runs the statement once and the results
+// follow each other. The stream must be closed.
+func (e *Engine) Query(ctx context.Context, sql string, params arrow.RecordBatch) (*Stream, error) {
+	s, run, err := e.open(ctx, sql)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.execute(ctx, sql)
+	st, err := s.execute(ctx, run, params)
 	if err != nil {
 		s.close()
 		return nil, err

@@ -20,17 +20,37 @@ import (
 )
 
 // session is one query's connection with its views and everything they
-// hold: snapshots, pinned cache files and exported Arrow streams.
+// hold: snapshots and pinned cache files.
 type session struct {
 	e        *Engine
 	conn     bindings.Connection
 	snaps    []*ingest.Snapshot
 	unpins   []func()
-	streams  []unsafe.Pointer
 	stopIntr func()
 }
 
-func (e *Engine) open(ctx context.Context, sql string) (_ *session, err error) {
+// open checks a query and defines the views it reads; it returns the
+// session and the SQL to run (see analyze).
+func (e *Engine) open(ctx context.Context, sql string) (_ *session, _ string, err error) {
+	s, err := e.begin(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	an, run, err := s.analyze(sql)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, run, s.define(ctx, an)
+}
+
+// begin takes a query slot and a fresh connection that ctx's cancellation
+// interrupts.
+func (e *Engine) begin(ctx context.Context) (*session, error) {
 	select {
 	case e.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -55,30 +75,22 @@ func (e *Engine) open(ctx context.Context, sql string) (_ *session, err error) {
 			<-interrupted
 		}
 	}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
-	an, err := s.analyze(sql)
-	if err != nil {
-		return nil, err
-	}
-	for i, t := range an.Tables {
-		if err := s.defineTable(ctx, i, t); err != nil {
-			return nil, err
-		}
-	}
 	return s, nil
+}
+
+// define creates the views of the tables an analysed statement reads.
+func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
+	for _, t := range an.Tables {
+		if err := s.defineTable(ctx, len(s.snaps), t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *session) close() {
 	s.stopIntr()
 	bindings.Disconnect(&s.conn) // drops the temp views and tables
-	for _, p := range s.streams {
-		cdata.ReleaseCArrowArrayStream((*cdata.CArrowArrayStream)(p))
-		C.free(p)
-	}
 	for _, sn := range s.snaps {
 		sn.Release()
 	}
@@ -89,11 +101,33 @@ func (s *session) close() {
 }
 
 // analyze parses the statement with DuckDB's own parser and checks it.
-func (s *session) analyze(sql string) (*sandbox.Analysis, error) {
+//
+// It also returns the SQL to run: sql itself, or, when sql names tables as
+// main.t or miniodb.main.t, DuckDB's printing of the same statement with
+// bare names (qualify.go), which is what the sandbox checked.
+func (s *session) analyze(sql string) (*sandbox.Analysis, string, error) {
 	js, err := s.serialize(sql)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	return s.analyzeSerialized(sql, js)
+}
+
+// analyzeSerialized is analyze for a statement already serialized.
+func (s *session) analyzeSerialized(sql, js string) (*sandbox.Analysis, string, error) {
+	if bare, ok := unqualify(js); ok {
+		if run, err := s.deserialize(bare); err == nil {
+			if js2, err := s.serialize(run); err == nil {
+				sql, js = run, js2
+			}
+		}
+	}
+	an, err := analyzeJSON(js)
+	return an, sql, err
+}
+
+// analyzeJSON checks json_serialize_sql output with the sandbox.
+func analyzeJSON(js string) (*sandbox.Analysis, error) {
 	an, err := sandbox.Analyze([]byte(js))
 	var refused *sandbox.RefusedError
 	var syntax *sandbox.SyntaxError
@@ -188,26 +222,37 @@ func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef) er
 // self-join would see it empty). Copying with SELECT * asks for every column
 // once, after which DuckDB reads its own table correctly.
 func (s *session) bufferRelation(i int, sn *ingest.Snapshot) (string, error) {
-	name := fmt.Sprintf("__mdb_buf_%d", i)
-	rdr, err := array.NewRecordReader(sn.Schema, sn.Batches)
+	buf := fmt.Sprintf("__mdb_buf_%d", i)
+	if err := s.copyBatches(buf, sn.Schema, sn.Batches); err != nil {
+		return "", fmt.Errorf("copy buffer of %s: %w", sn.Table, err)
+	}
+	return quoteIdent(buf), nil
+}
+
+// copyBatches creates TEMP TABLE name holding batches, through an Arrow scan
+// (so Arrow types map to DuckDB's the same way everywhere).
+func (s *session) copyBatches(name string, schema *arrow.Schema, batches []arrow.RecordBatch) error {
+	// DuckDB's duckdb_arrow_scan views are global to the database, not per
+	// connection: each needs a name no concurrent query uses.
+	scan := fmt.Sprintf("__mdb_scan_%d", s.e.scans.Add(1))
+	rdr, err := array.NewRecordReader(schema, batches)
 	if err != nil {
-		return "", fmt.Errorf("%w: buffer reader: %v", ErrInternal, err)
+		return fmt.Errorf("%w: batch reader: %v", ErrInternal, err)
 	}
 	defer rdr.Release()
 	stream := C.calloc(1, C.size_t(unsafe.Sizeof(cdata.CArrowArrayStream{})))
-	s.streams = append(s.streams, stream)
+	defer func() {
+		cdata.ReleaseCArrowArrayStream((*cdata.CArrowArrayStream)(stream))
+		C.free(stream)
+	}()
 	cdata.ExportRecordReader(rdr, (*cdata.CArrowArrayStream)(stream))
-	if bindings.ArrowScan(s.conn, name, bindings.ArrowStream{Ptr: stream}) == bindings.StateError {
-		return "", fmt.Errorf("%w: register buffer of %s", ErrInternal, sn.Table)
+	if bindings.ArrowScan(s.conn, scan, bindings.ArrowStream{Ptr: stream}) == bindings.StateError {
+		return fmt.Errorf("%w: register arrow scan %s", ErrInternal, scan)
 	}
-	if len(sn.Batches) == 0 {
-		return quoteIdent(name), nil // empty: whatever is pushed down, no rows come back
-	}
-	mat := name + "_copy"
-	if err := exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(mat), quoteIdent(name))); err != nil {
-		return "", fmt.Errorf("copy buffer of %s: %w", sn.Table, err)
-	}
-	return quoteIdent(mat), nil
+	// The scan view goes before the stream behind it is released (deferred
+	// above, so it runs after this).
+	defer exec(s.conn, "DROP VIEW IF EXISTS "+quoteIdent(scan))
+	return exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(name), quoteIdent(scan)))
 }
 
 func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string, error) {

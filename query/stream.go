@@ -58,32 +58,70 @@ func (r *chunkReader) close() { bindings.DestroyArrowOptions(&r.opts) }
 
 // Stream is a running query's result. It is not safe for concurrent use;
 // Close must be called.
+//
+// With parameters, the statement runs once per parameter row and the
+// results follow each other in one stream.
 type Stream struct {
 	s      *session
+	ctx    context.Context // the query's; interrupts the connection when done
 	stmt   bindings.PreparedStatement
+	params arrow.RecordBatch // nil: no parameters
+	row    int64             // the parameter row of the current execution
 	res    bindings.Result
 	rd     *chunkReader
+	schema *arrow.Schema
 	cur    arrow.RecordBatch
 	err    error
 	closed bool
 }
 
-// execute prepares and starts the statement as a streaming result.
-func (s *session) execute(ctx context.Context, sql string) (*Stream, error) {
+// execute prepares and starts the statement as a streaming result, bound
+// to the first parameter row if there are parameters.
+func (s *session) execute(ctx context.Context, sql string, params arrow.RecordBatch) (*Stream, error) {
 	stmt, err := s.prepare(sql)
 	if err != nil {
 		return nil, err
 	}
-	st := &Stream{s: s, stmt: stmt}
-	if err := st.start(ctx); err != nil {
+	if params != nil {
+		params.Retain() // the stream binds its later rows after the caller returns
+	}
+	st := &Stream{s: s, ctx: ctx, stmt: stmt, params: params}
+	if err := st.start(); err != nil {
 		bindings.DestroyPrepare(&st.stmt)
 		bindings.DestroyResult(&st.res)
+		st.releaseParams()
 		return nil, err
+	}
+	st.schema = st.rd.schema
+	if params != nil {
+		st.schema = st.boundSchema()
 	}
 	return st, nil
 }
 
-func (st *Stream) start(ctx context.Context) error {
+// boundSchema is the schema of a parameterised stream: the prepared
+// statement's declared result when DuckDB could type every column, so
+// every parameter row's result (DuckDB re-binds with the values: a NULL
+// can change a column's type) is cast to one schema, the one GetFlightInfo
+// reported.
+func (st *Stream) boundSchema() *arrow.Schema {
+	declared, err := describedResult(st.s.conn, st.stmt)
+	if err != nil || declared.NumFields() != st.rd.schema.NumFields() {
+		return st.rd.schema
+	}
+	for _, f := range declared.Fields() {
+		if f.Type.ID() == arrow.NULL {
+			return st.rd.schema
+		}
+	}
+	return declared
+}
+
+func (st *Stream) start() error {
+	if err := bindParams(st.stmt, st.params, st.row); err != nil {
+		return err
+	}
+	ctx := st.ctx
 	var pending bindings.PendingResult
 	defer bindings.DestroyPending(&pending)
 	if bindings.PendingPreparedStreaming(st.stmt, &pending) == bindings.StateError {
@@ -91,7 +129,13 @@ func (st *Stream) start(ctx context.Context) error {
 	}
 	for {
 		state := bindings.PendingExecuteTask(pending)
-		if state == bindings.PendingStateError || bindings.PendingExecutionIsFinished(state) {
+		if state == bindings.PendingStateError {
+			if ctx.Err() != nil { // interrupted because the caller went away or cancelled
+				return fmt.Errorf("%w: %v", ErrCanceled, ctx.Err())
+			}
+			return classifyMessage(bindings.PendingError(pending))
+		}
+		if bindings.PendingExecutionIsFinished(state) {
 			break
 		}
 		if ctx.Err() != nil {
@@ -110,7 +154,7 @@ func (st *Stream) start(ctx context.Context) error {
 }
 
 // Schema is the result's schema.
-func (st *Stream) Schema() *arrow.Schema { return st.rd.schema }
+func (st *Stream) Schema() *arrow.Schema { return st.schema }
 
 // Next advances to the next batch; false at the end or on error (see Err).
 func (st *Stream) Next() bool {
@@ -121,8 +165,32 @@ func (st *Stream) Next() bool {
 	if st.err != nil || st.closed {
 		return false
 	}
-	st.cur, st.err = st.rd.next()
-	return st.cur != nil
+	for {
+		st.cur, st.err = st.rd.next()
+		if st.cur != nil && !st.cur.Schema().Equal(st.schema) {
+			rec := st.cur
+			st.cur, st.err = conformTo(rec, st.schema)
+			rec.Release()
+		}
+		if st.cur != nil || st.err != nil || !st.nextParams() {
+			return st.cur != nil
+		}
+	}
+}
+
+// nextParams runs the statement with the next parameter row, if any.
+func (st *Stream) nextParams() bool {
+	if st.params == nil || st.row+1 >= st.params.NumRows() {
+		return false
+	}
+	st.rd.close()
+	st.rd = nil
+	bindings.DestroyResult(&st.res)
+	st.row++
+	if st.err = st.start(); st.err != nil {
+		return false
+	}
+	return true
 }
 
 // RecordBatch is the current batch, valid until the next call to Next.
@@ -141,8 +209,18 @@ func (st *Stream) Close() {
 		st.cur.Release()
 		st.cur = nil
 	}
-	st.rd.close()
+	if st.rd != nil {
+		st.rd.close()
+	}
 	bindings.DestroyResult(&st.res)
 	bindings.DestroyPrepare(&st.stmt)
+	st.releaseParams()
 	st.s.close()
+}
+
+func (st *Stream) releaseParams() {
+	if st.params != nil {
+		st.params.Release()
+		st.params = nil
+	}
 }
