@@ -1,0 +1,103 @@
+// Package api is the seed's own API, kept for its users: the OlapService
+// gRPC service (olap.v1, generated code in api/proto/olap/v1) on the same
+// gRPC server as Flight SQL, and its REST twin under /v1 on
+// server.rest_port. Both are thin adapters over the node's services: rows go
+// through the same durable ingest as Flight SQL bulk ingest, queries through
+// the same sandboxed engine, tables through the same table registry and
+// policy (ingest.TablePolicy, the seed's table_management section).
+//
+// # Rows
+//
+// A row {table, id, timestamp, payload} becomes the columns id (VARCHAR),
+// timestamp (TIMESTAMP WITH TIME ZONE, microseconds; the server's time
+// when absent) and one column per payload field, in name order. A new
+// column takes the type its values share: integers BIGINT, numbers with a
+// fraction DOUBLE (integers mixed with fractions widen to DOUBLE), booleans
+// BOOLEAN, strings VARCHAR, nested objects and arrays VARCHAR holding their
+// JSON (keys sorted). A column the table already has keeps its type: values
+// convert where nothing is lost (an integer into a DOUBLE column, an
+// RFC 3339 string into a timestamp column); an integer column receiving a
+// fraction is widened to DOUBLE for good (ingest.Service.WidenColumn); any
+// other mismatch is refused with InvalidArgument naming the table, column,
+// row and value. Null values write NULL; an all-null new column is left out.
+// The rows of one request and one table are one transaction, durable
+// before the answer; several tables in one REST request are one transaction
+// each, in the order they first appear.
+//
+// # REST
+//
+// Routes and bodies are in openapi.json, served at /v1/openapi.json and
+// tested against the handlers and against the proto messages. Responses are
+// the proto messages as JSON with proto field names, every field present,
+// 64-bit integers as numbers and timestamps as RFC 3339 strings. Errors are
+// {code, message, status}: code is the gRPC code (as grpc-gateway writes
+// it), status its name, and the HTTP status is grpc-gateway's mapping of the
+// code; unknown paths answer 404, wrong methods 405, bodies over
+// server.max_request_bytes 413, an unsatisfiable Accept 406. POST /v1/query
+// streams: JSON {"columns", "rows", "row_count"} (with an "error" member if
+// the query fails after rows were sent), or with
+// Accept: application/vnd.apache.arrow.stream an Arrow IPC stream that is
+// cut short, without its end marker, if the query fails midway.
+//
+// # Tables
+//
+// CreateTable makes a table with the columns id and timestamp and the
+// given config (buffer_size, flush_interval_seconds, retention_days,
+// backup_enabled, properties, shard_key, time_column; zero means the
+// default), stored in the catalog. The config file's tables: section
+// overrides a table's own values; DescribeTable and ListTables show the
+// config in force. DropTable without cascade refuses a table that holds rows
+// (FailedPrecondition, HTTP 412): deleting data takes cascade=true.
+//
+// # Not yet
+//
+// TriggerBackup, RecoverData and /v1/metadata/* answer Unimplemented (HTTP
+// 501) until the backup service is built; they never pretend to succeed.
+// GetNodes lists this node only until cluster membership exists.
+//
+// # Observability
+//
+// Telemetry wraps every gRPC service of the node (Flight SQL, OlapService,
+// health) and every REST route: a request id (x-request-id, taken from the
+// client when sent, returned always), one log line per request at info (the
+// health probes at debug; failures at warn or error by code), the request
+// metrics, and panic recovery. It also measures the ingest and query paths
+// both APIs and Flight SQL share: Telemetry.Ingester and Telemetry.Runner,
+// and NoteTables, which tells each request the tables its query reads.
+// Queries slower than log.slow_query_threshold are logged at warn with
+// their SQL.
+//
+// Metrics (one registry per node, served at metrics.path on the REST
+// port), the seed's names first:
+//
+//	miniodb_requests_total{method,status,table}        method: write, query, create_table, ..., flight_do_put, ...
+//	miniodb_requests_duration_seconds{method,table}    status: success or the gRPC code (invalid_argument, ...)
+//	miniodb_buffer_size_bytes{node,table}
+//	miniodb_storage_objects_total{bucket,table}        a gauge: the table's Parquet objects
+//	miniodb_table_record_count{table}  miniodb_table_file_count{table}
+//	miniodb_table_size_bytes{table}    miniodb_table_buffer_utilization{table}
+//	miniodb_data_points_total{table}                   rows written (no id label: ids are unbounded)
+//	miniodb_query_latency_seconds{sql_type,table}
+//	miniodb_backup_files_total{status,table}           counted by the backup service
+//	miniodb_pool_{active,idle,max}_connections{pool}  miniodb_pool_{hits,misses,timeouts,waits}_total{pool}
+//	miniodb_ingest_{rows,bytes}_total{table}  miniodb_ingest_duration_seconds{status}
+//	miniodb_flushes_total{table,status}  miniodb_flush_duration_seconds{status}
+//	miniodb_flush_{rows,bytes,files}_total{table}
+//	miniodb_table_buffered_rows{table}  miniodb_tables  miniodb_buffered_bytes
+//	miniodb_buffer_max_memory_bytes  miniodb_buffer_max_buffered_bytes
+//	miniodb_wal_bytes  miniodb_wal_last_lsn  miniodb_wal_durable_lsn
+//	miniodb_cache_{bytes,max_bytes,objects}  miniodb_cache_{hits,misses,evictions,fill_errors}_total
+//	miniodb_active_queries  miniodb_slow_queries_total
+//	go_*, process_*
+//
+// A table label holds the tables a request touched, sorted and joined by
+// commas ("" when none).
+//
+// # Health
+//
+// HealthCheck and GET /v1/health probe the catalog, the object store, the
+// WAL's disk (free space, a file can be created) and DuckDB (SELECT 1), each
+// bounded by a timeout; /v1/health answers 200 when all are healthy and 503
+// otherwise. The standard grpc.health.v1 service on the gRPC port follows
+// the same probes (WatchHealth) and turns NOT_SERVING while the node drains.
+package api
