@@ -38,6 +38,14 @@
 // replace flag: once durable, the catalog drops the old files and moves
 // FlushedLSN to just below the COMMIT.
 //
+// CreateTable and DropTable (ddl.go) serve SQL DDL. Dropping a table is one
+// catalog step (table and file entries); its buffer is released and its
+// objects deleted afterwards (a crash leaves orphans that start-up
+// collects). Replay skips the records of a table the catalog does not know,
+// and an ingest still running on a dropped table fails before its COMMIT,
+// so no COMMIT of the old table can follow the creation of a new table of
+// the same name.
+//
 // # Placement
 //
 // Rows go to one of Config.Partitions partitions by hashing the table's shard

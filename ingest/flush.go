@@ -74,9 +74,15 @@ func (s *Service) flushDue(ctx context.Context) {
 	g := errgroup.Group{}
 	g.SetLimit(s.cfg.FlushConcurrency)
 	for _, ts := range due {
+		if !s.retry.ready(ts.name, time.Now()) {
+			continue // its last flush failed: wait out the backoff (retry.go)
+		}
 		g.Go(func() error {
 			if err := s.flushTable(ctx, ts); err != nil {
-				s.log.Warn("flush failed; will retry", zap.String("table", ts.name), zap.Error(err))
+				wait := s.retry.failed(ts.name, time.Now())
+				s.log.Warn("flush failed; will retry", zap.String("table", ts.name), zap.Duration("retry_in", wait), zap.Error(err))
+			} else {
+				s.retry.succeeded(ts.name)
 			}
 			return nil
 		})
@@ -153,6 +159,7 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	start := time.Now()
 	maxLSN := entries[len(entries)-1].lsn
 	files, err := s.writeFiles(ctx, ts.name, schema, cfg, entries)
 	if err == nil {
@@ -163,10 +170,12 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 		if errors.Is(err, catalog.ErrStaleFlush) || errors.Is(err, catalog.ErrTableNotFound) {
 			return nil // replaced or dropped meanwhile: nothing to keep
 		}
+		s.observeFlush(ts.name, start, nil, err)
 		return err
 	}
 	s.dropFlushed(ts, maxLSN, files)
 	s.truncateWAL()
+	s.observeFlush(ts.name, start, files, nil)
 	return nil
 }
 

@@ -106,6 +106,9 @@ func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*
 		if req.IfMissing == FailIfMissing {
 			return nil, false, fmt.Errorf("%w: %q", ErrTableNotFound, req.Table)
 		}
+		if err := s.cfg.Policy.allowAutoCreate(req.Table); err != nil {
+			return nil, false, err
+		}
 		ts, err := s.createLocked(ctx, req.Table, normalizeSchema(in), catalog.TableConfig{})
 		return ts, false, err
 	}
@@ -120,6 +123,9 @@ func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*
 }
 
 func (s *Service) createLocked(ctx context.Context, name string, schema *arrow.Schema, cfg catalog.TableConfig) (*tableState, error) {
+	if err := s.cfg.Policy.allowCreate(name, len(s.tables)); err != nil {
+		return nil, err
+	}
 	t := catalog.Table{Name: name, Schema: schema, Config: cfg, FlushedLSN: s.wal.LastLSN(), CreatedAt: time.Now().UTC()}
 	if err := s.cat.CreateTable(ctx, t); err != nil {
 		if errors.Is(err, catalog.ErrTableExists) {
@@ -135,6 +141,9 @@ func (s *Service) createLocked(ctx context.Context, name string, schema *arrow.S
 func (s *Service) evolveTable(ctx context.Context, ts *tableState, in *arrow.Schema) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	if ts.dropped {
+		return errDropped(ts.name)
+	}
 	schema, changed, err := evolve(ts.name, ts.schema, in)
 	if err != nil || !changed {
 		return err
@@ -244,6 +253,11 @@ func (t *txn) entry(lsn uint64, arrival time.Time) *entry {
 func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) error {
 	arrival := time.Now().UTC()
 	ts.mu.Lock()
+	if ts.dropped {
+		ts.mu.Unlock()
+		s.abort(t)
+		return errDropped(ts.name)
+	}
 	p, err := s.wal.Append(encodeCommit(t.id, ts.name, false, arrival.UnixNano(), nil))
 	if err != nil {
 		ts.mu.Unlock()
@@ -292,6 +306,10 @@ func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, sch
 	arrival := time.Now().UTC()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	if ts.dropped {
+		s.abort(t)
+		return errDropped(ts.name)
+	}
 	p, err := s.wal.Append(encodeCommit(t.id, ts.name, true, arrival.UnixNano(), schema))
 	if err == nil {
 		err = p.Wait(context.WithoutCancel(ctx))

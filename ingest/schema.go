@@ -138,8 +138,7 @@ func conform(mem memory.Allocator, rec arrow.RecordBatch, schema *arrow.Schema) 
 	n := int(rec.NumRows())
 	for i, f := range schema.Fields() {
 		if j, ok := idx[strings.ToLower(f.Name)]; ok {
-			cols[i] = rec.Column(j)
-			cols[i].Retain()
+			cols[i] = conformColumn(mem, rec.Column(j), f.Type)
 		} else {
 			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
 		}

@@ -26,7 +26,9 @@ func TestCheckTableName(t *testing.T) {
 }
 
 func TestEvolve(t *testing.T) {
-	f := func(name string, typ arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: typ, Nullable: true} }
+	f := func(name string, typ arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: typ, Nullable: true}
+	}
 	have := arrow.NewSchema([]arrow.Field{f("id", arrow.PrimitiveTypes.Int64), f("v", arrow.BinaryTypes.String)}, nil)
 	tests := []struct {
 		name    string

@@ -32,6 +32,8 @@ type Config struct {
 	// Overrides are per-table settings from the config file; their non-zero
 	// fields win over the table's catalog config.
 	Overrides map[string]catalog.TableConfig
+	Policy    TablePolicy // table_management rules (policy.go)
+	Observer  Observer    // told about flushes; nil: nobody
 }
 
 func (c *Config) setDefaults() {
@@ -72,6 +74,7 @@ type Service struct {
 	closed   bool
 
 	buffered atomic.Int64 // bytes of batches held by buffers and open transactions
+	retry    flushBackoff // spaces out the flushes of tables whose last flush failed
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
@@ -91,6 +94,7 @@ type tableState struct {
 	entries    []*entry // committed transactions in LSN order
 	rows       int64
 	bytes      int64
+	dropped    bool // set by DropTable; a COMMIT must never follow it
 }
 
 // entry is one committed transaction held in a buffer.

@@ -23,16 +23,19 @@ type CacheConfig struct {
 }
 
 // Cache is a local, byte-bounded LRU copy of objects of a bucket. Objects are
-// filled on demand, verified by size, shared by concurrent readers and
-// pinned while in use.
+// filled on demand, verified by size (and, on S3, by ETag and the
+// full-object checksum), shared by concurrent readers and pinned while in
+// use. A filled object is served without asking the bucket again, so
+// queries on cached files keep answering while the object store is down.
 type Cache struct {
 	cfg    CacheConfig
 	bucket BucketReader
 
-	mu      sync.Mutex
-	entries map[string]*cacheEntry
-	lru     *list.List // of *cacheEntry, front = most recently used
-	bytes   int64
+	mu       sync.Mutex
+	entries  map[string]*cacheEntry
+	lru      *list.List // of *cacheEntry, front = most recently used
+	bytes    int64
+	counters cacheCounters // cache_stats.go
 }
 
 type cacheEntry struct {
@@ -160,8 +163,10 @@ func (c *Cache) pin(key string) (e *cacheEntry, fill bool) {
 	if e, ok := c.entries[key]; ok {
 		e.pins++
 		c.lru.MoveToFront(e.elem)
+		c.counters.hits++
 		return e, false
 	}
+	c.counters.misses++
 	e = &cacheEntry{key: key, pins: 1, ready: make(chan struct{})}
 	e.elem = c.lru.PushFront(e)
 	c.entries[key] = e
@@ -184,6 +189,7 @@ func (c *Cache) fill(ctx context.Context, e *cacheEntry) {
 	c.mu.Lock()
 	if err != nil {
 		e.err = fmt.Errorf("fetch %s into cache: %w", e.key, err)
+		c.counters.fillErrors++
 		delete(c.entries, e.key) // a later Acquire tries again
 		c.lru.Remove(e.elem)
 	} else {
@@ -195,12 +201,24 @@ func (c *Cache) fill(ctx context.Context, e *cacheEntry) {
 	close(e.ready)
 }
 
+// matchingGetter is implemented by buckets that can tie a read to the
+// object version a Stat described (S3: If-Match on the ETag), so a fill
+// never mixes the size of one version with the bytes of another.
+type matchingGetter interface {
+	GetMatching(ctx context.Context, info ObjectInfo) (io.ReadCloser, error)
+}
+
 func (c *Cache) download(ctx context.Context, key string) (int64, error) {
 	info, err := c.bucket.Stat(ctx, key)
 	if err != nil {
 		return 0, err
 	}
-	rc, err := c.bucket.Get(ctx, key)
+	var rc io.ReadCloser
+	if mg, ok := c.bucket.(matchingGetter); ok {
+		rc, err = mg.GetMatching(ctx, info)
+	} else {
+		rc, err = c.bucket.Get(ctx, key)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -228,6 +246,7 @@ func (c *Cache) evictLocked() {
 				c.bytes -= e.size
 				c.lru.Remove(el)
 				delete(c.entries, e.key)
+				c.counters.evictions++
 			}
 		}
 		el = prev

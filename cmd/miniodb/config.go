@@ -3,16 +3,20 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/miniodb/miniodb/catalog"
 	"io"
 	"net"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/objstore"
 )
 
 // Config is the whole node configuration. Keys follow the seed's
@@ -27,6 +31,17 @@ type Config struct {
 	Query   QueryConfig   `yaml:"query"`
 	Cache   CacheConfig   `yaml:"cache"`
 	Log     LogConfig     `yaml:"log"`
+	// TableManagement and Metrics are the seed's table_management and
+	// metrics sections.
+	TableManagement TableManagementConfig `yaml:"table_management"`
+	Metrics         MetricsConfig         `yaml:"metrics"`
+	// Redis is the seed's redis section: when an address is set, the
+	// catalog lives in Redis instead of the embedded bbolt file.
+	Redis catalog.RedisConfig `yaml:"redis"`
+	// MinIO is the seed's minio section: when an endpoint is set, objects
+	// live there instead of under <data_dir>/objects.
+	MinIO  objstore.S3Config `yaml:"minio"`
+	Backup BackupConfig      `yaml:"backup"`
 	// Tables holds per-table settings in the seed's layout; the entry
 	// "default_config" applies to every table.
 	Tables map[string]TableSettings `yaml:"tables"`
@@ -66,6 +81,48 @@ type ServerConfig struct {
 	Insecure bool   `yaml:"insecure"` // allow a non-loopback address without authentication
 	// DrainTimeout bounds how long SIGTERM waits for in-flight requests.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// RESTPort is the address of the REST API and /metrics; "" serves none.
+	RESTPort string `yaml:"rest_port"`
+	// MaxRequestBytes bounds one REST body or OlapService request.
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+}
+
+// TableManagementConfig is the seed's table_management section, enforced
+// on every path that creates tables (ingest.TablePolicy).
+type TableManagementConfig struct {
+	AutoCreateTables bool   `yaml:"auto_create_tables"` // a write may create a missing table
+	DefaultTable     string `yaml:"default_table"`      // table of rows that name none (row APIs)
+	MaxTables        int    `yaml:"max_tables"`         // 0: no limit
+	TableNamePattern string `yaml:"table_name_pattern"` // narrows the built-in name rule
+}
+
+// MetricsConfig places the Prometheus endpoint on the REST port.
+type MetricsConfig struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"`
+}
+
+// validateAPI checks the REST, table_management and metrics keys.
+func (c Config) validateAPI() error {
+	if c.Server.RESTPort != "" {
+		host, _, err := net.SplitHostPort(c.Server.RESTPort)
+		if err != nil {
+			return fmt.Errorf("server.rest_port %q: %w", c.Server.RESTPort, err)
+		}
+		if !c.Server.Insecure && !isLoopback(host) {
+			return fmt.Errorf("server.rest_port %q is not a loopback address and no authentication is configured; pass --insecure to serve it anyway", c.Server.RESTPort)
+		}
+	}
+	if _, err := regexp.Compile(c.TableManagement.TableNamePattern); err != nil {
+		return fmt.Errorf("table_management.table_name_pattern: %w", err)
+	}
+	if c.TableManagement.MaxTables < 0 {
+		return fmt.Errorf("table_management.max_tables %d must not be negative", c.TableManagement.MaxTables)
+	}
+	if c.Metrics.Enabled && !strings.HasPrefix(c.Metrics.Path, "/") {
+		return fmt.Errorf("metrics.path %q must start with /", c.Metrics.Path)
+	}
+	return nil
 }
 
 // BufferConfig is the seed's buffer section.
@@ -100,20 +157,78 @@ type CacheConfig struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 }
 
+// BackupConfig is the seed's backup section. MinIO is the backup endpoint
+// and bucket (the seed's "backup pool"); its empty credentials and pool
+// settings are those of the minio section.
+type BackupConfig struct {
+	Enabled  bool              `yaml:"enabled"`
+	Interval int64             `yaml:"interval"` // seconds between metadata backups (the seed's unit)
+	MinIO    objstore.S3Config `yaml:"minio"`
+}
+
+// backupS3 returns the backup endpoint's config with the primary's
+// settings filled in, nil when no backup endpoint is configured.
+func (c Config) backupS3() *objstore.S3Config {
+	b := c.Backup.MinIO
+	if b.Endpoint == "" {
+		return nil
+	}
+	p := c.MinIO
+	if b.AccessKeyID == "" && b.SecretAccessKey == "" {
+		b.AccessKeyID, b.SecretAccessKey = p.AccessKeyID, p.SecretAccessKey
+	}
+	if b.Bucket == "" {
+		b.Bucket = "olap-backup"
+	}
+	fill := func(dst *int, src int) {
+		if *dst == 0 {
+			*dst = src
+		}
+	}
+	fillDur := func(dst *time.Duration, src time.Duration) {
+		if *dst == 0 {
+			*dst = src
+		}
+	}
+	fill(&b.MaxIdleConns, p.MaxIdleConns)
+	fill(&b.MaxIdleConnsPerHost, p.MaxIdleConnsPerHost)
+	fill(&b.MaxConnsPerHost, p.MaxConnsPerHost)
+	fill(&b.RetryMaxAttempts, p.RetryMaxAttempts)
+	fillDur(&b.IdleConnTimeout, p.IdleConnTimeout)
+	fillDur(&b.DialTimeout, p.DialTimeout)
+	fillDur(&b.ResponseHeaderTimeout, p.ResponseHeaderTimeout)
+	fillDur(&b.RetryInitialInterval, p.RetryInitialInterval)
+	fillDur(&b.RetryMaxInterval, p.RetryMaxInterval)
+	fillDur(&b.BreakerOpenTimeout, p.BreakerOpenTimeout)
+	if b.BreakerFailures == 0 {
+		b.BreakerFailures = p.BreakerFailures
+	}
+	if b.PartSize == 0 {
+		b.PartSize = p.PartSize
+	}
+	return &b
+}
+
 // LogConfig selects log output.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // json or console
+	// SlowQueryThreshold logs queries slower than it at warn; 0 disables.
+	SlowQueryThreshold time.Duration `yaml:"slow_query_threshold"`
 }
 
 func defaultConfig() Config {
 	return Config{
-		Server:  ServerConfig{GRPCPort: "127.0.0.1:8080", NodeID: "node-1", DataDir: "./data", DrainTimeout: 30 * time.Second},
+		Server: ServerConfig{GRPCPort: "127.0.0.1:8080", NodeID: "node-1", DataDir: "./data", DrainTimeout: 30 * time.Second,
+			RESTPort: "127.0.0.1:8081", MaxRequestBytes: 32 << 20},
 		Buffer:  BufferConfig{BufferSize: 100_000, FlushInterval: 30 * time.Second, MaxMemory: 1 << 30},
 		Storage: StorageConfig{Partitions: 8},
 		WAL:     WALConfig{SegmentSize: 64 << 20},
 		Cache:   CacheConfig{MaxBytes: 8 << 30},
-		Log:     LogConfig{Level: "info", Format: "json"},
+		Log:     LogConfig{Level: "info", Format: "json", SlowQueryThreshold: time.Second},
+		TableManagement: TableManagementConfig{AutoCreateTables: true, DefaultTable: "default", MaxTables: 1000,
+			TableNamePattern: ingest.TableNamePattern},
+		Metrics: MetricsConfig{Enabled: true, Path: "/metrics"},
 	}
 }
 
@@ -139,7 +254,8 @@ func loadConfig(path string, environ []string) (Config, error) {
 }
 
 // applyEnv sets every scalar field named by a MINIODB_<SECTION>_<KEY>
-// variable.
+// variable; nested sections add their name (MINIODB_BACKUP_MINIO_ENDPOINT)
+// and lists are comma-separated (MINIODB_REDIS_CLUSTER_ADDRS=a:1,b:2).
 func applyEnv(cfg *Config, environ []string) error {
 	vars := map[string]string{}
 	for _, kv := range environ {
@@ -149,17 +265,32 @@ func applyEnv(cfg *Config, environ []string) error {
 	}
 	root := reflect.ValueOf(cfg).Elem()
 	for i := range root.NumField() {
-		section := root.Field(i)
-		stag := yamlName(root.Type().Field(i))
-		if section.Kind() != reflect.Struct {
+		if section := root.Field(i); section.Kind() == reflect.Struct {
+			if err := applyEnvStruct(section, "MINIODB_"+strings.ToUpper(yamlName(root.Type().Field(i))), vars); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func applyEnvStruct(v reflect.Value, prefix string, vars map[string]string) error {
+	for j := range v.NumField() {
+		f := v.Type().Field(j)
+		tag := yamlName(f)
+		if tag == "" || tag == "-" {
 			continue
 		}
-		for j := range section.NumField() {
-			name := "MINIODB_" + strings.ToUpper(stag+"_"+yamlName(section.Type().Field(j)))
-			if v, ok := vars[name]; ok {
-				if err := setScalar(section.Field(j), v); err != nil {
-					return fmt.Errorf("environment %s: %w", name, err)
-				}
+		name := prefix + "_" + strings.ToUpper(tag)
+		if v.Field(j).Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			if err := applyEnvStruct(v.Field(j), name, vars); err != nil {
+				return err
+			}
+			continue
+		}
+		if s, ok := vars[name]; ok {
+			if err := setScalar(v.Field(j), s); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
 			}
 		}
 	}
@@ -195,6 +326,23 @@ func setScalar(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetInt(n)
+	case reflect.Uint32:
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return err
+		}
+		v.SetUint(n)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("unsupported list of %s", v.Type().Elem())
+		}
+		var items []string
+		for _, it := range strings.Split(s, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+		v.Set(reflect.ValueOf(items))
 	default:
 		return fmt.Errorf("unsupported kind %s", v.Kind())
 	}
@@ -221,6 +369,30 @@ func (c Config) Validate() error {
 	}
 	if c.Buffer.FlushInterval <= 0 {
 		return fmt.Errorf("buffer.flush_interval %s must be positive", c.Buffer.FlushInterval)
+	}
+	if err := c.validateAPI(); err != nil {
+		return err
+	}
+	return c.validateStores()
+}
+
+// validateStores checks the redis, minio and backup sections.
+func (c Config) validateStores() error {
+	if c.Redis.Enabled() {
+		if err := c.Redis.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := c.MinIO.Validate(); err != nil {
+		return err
+	}
+	if b := c.backupS3(); b != nil {
+		if c.MinIO.Endpoint == "" {
+			return errors.New("backup.minio.endpoint needs a minio section: the backup pool backs up the primary object store")
+		}
+		if err := b.Validate(); err != nil {
+			return fmt.Errorf("backup.%w", err)
+		}
 	}
 	return nil
 }

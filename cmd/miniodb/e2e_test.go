@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -258,4 +260,44 @@ func total(recs []arrow.RecordBatch) int64 {
 		n += r.NumRows()
 	}
 	return n
+}
+
+// TestConcurrentQueriesOnBufferedTable runs many queries at once over one
+// table whose rows are all in the buffer, so every query builds its own
+// buffer copy at the same time as the others.
+func TestConcurrentQueriesOnBufferedTable(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	c := s.client()
+	b := idBatch(0, 100)
+	defer b.Release()
+	if _, err := ingestRecs(context.Background(), c, "shared", modeCreate, b); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*10)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 0; round < 10; round++ {
+				k := (w + round) % 4
+				_, recs, err := queryAll(context.Background(), c, fmt.Sprintf("SELECT count(*) FROM shared WHERE id %% 4 = %d", k))
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := recs[0].Column(0).(*array.Int64).Value(0)
+				releaseRecs(recs)
+				if n != 25 {
+					errs <- fmt.Errorf("worker %d round %d: count %d, want 25", w, round, n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

@@ -102,7 +102,7 @@ func startServer(t testing.TB, dataDir string, args ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr}, s.args...)
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr, "--rest-addr", "127.0.0.1:0"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.logs = &syncBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -16,7 +19,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/miniodb/miniodb/api"
+	olapv1 "github.com/miniodb/miniodb/api/proto/olap/v1"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/flight"
 	"github.com/miniodb/miniodb/ingest"
@@ -29,7 +36,7 @@ import (
 const maxMessageBytes = 256 << 20
 
 func newServeCmd() *cobra.Command {
-	var configPath, dataDir, grpcAddr string
+	var configPath, dataDir, grpcAddr, restAddr string
 	var insecure, checkOnly bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -46,6 +53,9 @@ func newServeCmd() *cobra.Command {
 			}
 			if fl.Changed("grpc-addr") {
 				cfg.Server.GRPCPort = grpcAddr
+			}
+			if fl.Changed("rest-addr") {
+				cfg.Server.RESTPort = restAddr
 			}
 			if fl.Changed("insecure") {
 				cfg.Server.Insecure = insecure
@@ -64,6 +74,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&configPath, "config", os.Getenv("MINIODB_CONFIG"), "YAML configuration file (env MINIODB_CONFIG)")
 	f.StringVar(&dataDir, "data-dir", "./data", "folder for the WAL, catalog, objects and cache")
 	f.StringVar(&grpcAddr, "grpc-addr", "127.0.0.1:8080", "Flight SQL listen address")
+	f.StringVar(&restAddr, "rest-addr", "127.0.0.1:8081", `REST API and /metrics listen address ("" serves none)`)
 	f.BoolVar(&insecure, "insecure", false, "allow a non-loopback address without authentication")
 	f.BoolVar(&checkOnly, "check-config", false, "validate the configuration and exit")
 	return cmd
@@ -71,12 +82,23 @@ func newServeCmd() *cobra.Command {
 
 // node is everything one running server owns, closed in reverse order.
 type node struct {
-	log    *zap.Logger
-	cat    catalog.Catalog
-	ingest *ingest.Service
-	engine *query.Engine
-	grpc   *grpc.Server
+	cfg        Config
+	log        *zap.Logger
+	cat        catalog.Catalog
+	bucket     objstore.Bucket
+	cache      *objstore.Cache
+	metrics    *api.Metrics
+	tel        *api.Telemetry
+	ingest     *ingest.Service
+	engine     *query.Engine
+	grpc       *grpc.Server
+	health     *health.Server
+	stopHealth func()
+	rest       *http.Server
 }
+
+// healthInterval is how often the gRPC health service re-probes.
+const healthInterval = 5 * time.Second
 
 func serve(cfg Config) error {
 	log, err := newLogger(cfg.Log)
@@ -89,14 +111,26 @@ func serve(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", cfg.Server.GRPCPort)
+	lis, restLis, err := listen(cfg)
 	if err != nil {
 		n.close(ctx)
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	log.Info("serving Flight SQL", zap.String("addr", lis.Addr().String()), zap.String("data_dir", cfg.Server.DataDir))
-	served := make(chan error, 1)
+	n.startAPI(lis.Addr().String(), restLis)
+	fields := []zap.Field{zap.String("addr", lis.Addr().String()), zap.String("data_dir", cfg.Server.DataDir)}
+	if restLis != nil {
+		fields = append(fields, zap.String("rest_addr", restLis.Addr().String()))
+	}
+	log.Info("serving Flight SQL and OlapService", fields...)
+	served := make(chan error, 2)
 	go func() { served <- n.grpc.Serve(lis) }()
+	if restLis != nil {
+		go func() {
+			if err := n.rest.Serve(restLis); !errors.Is(err, http.ErrServerClosed) {
+				served <- fmt.Errorf("serve REST: %w", err)
+			}
+		}()
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	select {
@@ -115,6 +149,24 @@ func serve(cfg Config) error {
 	return n.close(ctx)
 }
 
+// listen opens the gRPC port and, unless server.rest_port is empty, the
+// REST port.
+func listen(cfg Config) (net.Listener, net.Listener, error) {
+	lis, err := net.Listen("tcp", cfg.Server.GRPCPort)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.Server.RESTPort == "" {
+		return lis, nil, nil
+	}
+	restLis, err := net.Listen("tcp", cfg.Server.RESTPort)
+	if err != nil {
+		lis.Close()
+		return nil, nil, fmt.Errorf("listen (REST): %w", err)
+	}
+	return lis, restLis, nil
+}
+
 func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) {
 	dir := cfg.Server.DataDir
 	cat, bucket, err := openStores(ctx, cfg)
@@ -130,13 +182,15 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		cat.Close()
 		return nil, err
 	}
-	n := &node{log: log, cat: cat}
+	n := &node{cfg: cfg, log: log, cat: cat, bucket: bucket, cache: cache, metrics: api.NewMetrics(cfg.Server.NodeID)}
+	n.tel = api.NewTelemetry(api.TelemetryConfig{Log: log, Metrics: n.metrics, SlowQuery: slowQuery(cfg.Log),
+		MaxRequestBytes: cfg.Server.MaxRequestBytes, MaxQueries: maxQueries(cfg.Query), TableExists: n.tableExists})
 	buf := cfg.effectiveBuffer()
 	n.ingest, err = ingest.Open(ctx, ingest.Config{
 		WALDir: filepath.Join(dir, "wal"), WALSegmentSize: cfg.WAL.SegmentSize, WALMaxBytes: cfg.WAL.MaxBytes,
 		Partitions: cfg.Storage.Partitions, BufferSize: buf.BufferSize, FlushInterval: buf.FlushInterval,
 		MaxMemory: buf.MaxMemory, MaxBuffered: buf.MaxBuffered, FlushConcurrency: buf.FlushWorkers,
-		Overrides: cfg.tableOverrides(),
+		Overrides: cfg.tableOverrides(), Policy: tablePolicy(cfg.TableManagement), Observer: n.metrics,
 	}, cat, bucket, cache, log)
 	if err != nil {
 		cat.Close()
@@ -144,36 +198,98 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	}
 	tmp, _ := filepath.Abs(filepath.Join(dir, "duckdb_tmp"))
 	n.engine, err = query.Open(query.Config{CacheDir: cacheDir, TempDir: tmp, Threads: cfg.Query.Threads,
-		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent}, n.ingest, cache)
+		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent}, api.NoteTables(n.ingest), cache)
 	if err != nil {
 		n.close(ctx)
 		return nil, err
 	}
-	srv := flight.NewServer(n.ingest, querier{n.engine})
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+	srv := flight.NewServer(flightIngester{n.ingest, n.tel.Ingester(n.ingest)}, flightQuerier{n.engine, n.tel}, flight.Config{Version: version})
+	opts := append(n.tel.GRPCOptions(), grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+	n.grpc = grpc.NewServer(opts...)
 	arrowflight.RegisterFlightServiceServer(n.grpc, srv.FlightService())
+	n.metrics.Watch(api.Sources{Bucket: bucketName(cfg), Store: n.ingest, Cache: cache, Pools: n.pools})
 	return n, nil
 }
 
+// startAPI registers the OlapService and the gRPC health service on the
+// gRPC server (before it serves) and builds the REST server.
+func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
+	engine := api.RunnerFunc(func(ctx context.Context, sql string) (api.Stream, error) {
+		st, err := n.engine.Query(ctx, sql, nil)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	})
+	runner := n.tel.Runner(engine)
+	cfg := n.cfg
+	apiCfg := api.Config{NodeID: cfg.Server.NodeID, Version: version, GRPCAddr: grpcAddr, Bucket: bucketName(cfg),
+		DefaultTable: cfg.TableManagement.DefaultTable, Defaults: tableDefaults(cfg)}
+	if cfg.Metrics.Enabled {
+		apiCfg.MetricsPath = cfg.Metrics.Path
+	}
+	if restLis != nil {
+		apiCfg.RESTAddr = restLis.Addr().String()
+	}
+	walDir := filepath.Join(cfg.Server.DataDir, "wal")
+	svc := api.New(apiCfg, api.Deps{
+		Store: n.ingest, Ingest: n.tel.Ingester(n.ingest), Query: runner, Catalog: n.cat, Cache: n.cache,
+		Pools: n.pools, Telemetry: n.tel, Log: n.log,
+		Checks: []api.Check{api.CatalogCheck(n.cat), api.BucketCheck(n.bucket),
+			api.DiskCheck(walDir, max(2*cfg.WAL.SegmentSize, 64<<20)), api.QueryCheck(engine)},
+	})
+	olapv1.RegisterOlapServiceServer(n.grpc, svc)
+	n.health = health.NewServer()
+	healthpb.RegisterHealthServer(n.grpc, n.health)
+	n.stopHealth = svc.WatchHealth(n.health, healthInterval, olapv1.OlapService_ServiceDesc.ServiceName, "arrow.flight.protocol.FlightService")
+	if restLis != nil {
+		n.rest = &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: zap.NewStdLog(n.log.Named("http"))}
+	}
+}
+
 // drain stops accepting calls and waits for the running ones, at most
-// timeout.
+// timeout. The health service says NOT_SERVING first, so load balancers
+// stop sending.
 func (n *node) drain(timeout time.Duration) {
+	n.stopHealthWatch()
+	if n.health != nil {
+		n.health.Shutdown()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		n.grpc.GracefulStop()
 		close(done)
 	}()
+	if n.rest != nil {
+		if err := n.rest.Shutdown(ctx); err != nil {
+			n.log.Warn("REST drain timed out; closing its connections", zap.Error(err))
+		}
+	}
 	select {
 	case <-done:
-	case <-time.After(timeout):
+	case <-ctx.Done():
 		n.log.Warn("drain timed out; cancelling the remaining calls")
 		n.grpc.Stop()
+	}
+}
+
+func (n *node) stopHealthWatch() {
+	if n.stopHealth != nil {
+		n.stopHealth()
+		n.stopHealth = nil
 	}
 }
 
 // close flushes the buffers and closes everything the node opened.
 func (n *node) close(ctx context.Context) error {
 	var errs []error
+	n.stopHealthWatch()
+	if n.rest != nil {
+		n.rest.Close()
+	}
 	if n.grpc != nil {
 		n.grpc.Stop()
 	}
@@ -195,15 +311,98 @@ func (n *node) close(ctx context.Context) error {
 	return err
 }
 
-// querier adapts the engine to the Flight server's Querier.
-type querier struct{ e *query.Engine }
-
-func (q querier) Schema(ctx context.Context, sql string) (*arrow.Schema, error) {
-	return q.e.Schema(ctx, sql)
+// pools lists the node's connection pools: DuckDB's query slots, and the
+// Redis catalog's and S3 endpoints' connections when configured.
+func (n *node) pools() []api.PoolStat {
+	out := []api.PoolStat{n.tel.QueryPool()}
+	st := poolStatus(n.cat, n.bucket)
+	if r := st.Redis; r != nil {
+		out = append(out, api.PoolStat{Name: "redis", Kind: "redis", Endpoint: r.Where, State: "ok",
+			Active: int64(r.TotalConns) - int64(r.IdleConns), Idle: int64(r.IdleConns), Max: int64(r.PoolSize),
+			Hits: int64(r.Hits), Misses: int64(r.Misses), Timeouts: int64(r.Timeouts),
+			Requests: int64(r.Commands), Failures: int64(r.Errors), LastErr: r.LastError})
+	}
+	for _, p := range st.MinIO {
+		out = append(out, api.PoolStat{Name: "minio-" + p.Name, Kind: "s3", Endpoint: p.Endpoint, State: p.Breaker,
+			Active: p.InFlight, Idle: max(0, p.OpenConns-p.InFlight), Max: int64(p.MaxConnsPerHost),
+			Requests: int64(p.Requests), Failures: int64(p.Failures), LastErr: p.LastError})
+	}
+	return out
 }
 
-func (q querier) Run(ctx context.Context, sql string) (flight.ResultStream, error) {
-	return q.e.Query(ctx, sql)
+// tableExists reports whether the node has the table (for metrics labels;
+// false until the ingest service is open).
+func (n *node) tableExists(name string) bool {
+	if n.ingest == nil {
+		return false
+	}
+	_, err := n.ingest.TableSchema(name)
+	return err == nil
+}
+
+// flightIngester gives Flight SQL the node's ingest service with its
+// ingests measured like the row APIs' (the DDL goes straight through).
+type flightIngester struct {
+	*ingest.Service
+	measured api.Ingester
+}
+
+func (f flightIngester) Ingest(ctx context.Context, req ingest.Request) (int64, error) {
+	return f.measured.Ingest(ctx, req)
+}
+
+// flightQuerier gives Flight SQL the engine with its queries measured: a
+// DoGet's query counts until its stream's context ends.
+type flightQuerier struct {
+	*query.Engine
+	tel *api.Telemetry
+}
+
+func (q flightQuerier) Query(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Stream, error) {
+	failed := q.tel.QueryStarted(ctx, sql)
+	st, err := q.Engine.Query(ctx, sql, params)
+	if err != nil {
+		failed(err)
+	}
+	return st, err
+}
+
+// tablePolicy turns the table_management section into ingest's policy.
+func tablePolicy(c TableManagementConfig) ingest.TablePolicy {
+	p := ingest.TablePolicy{NoAutoCreate: !c.AutoCreateTables, MaxTables: c.MaxTables}
+	if c.TableNamePattern != "" && c.TableNamePattern != ingest.TableNamePattern {
+		p.NamePattern = regexp.MustCompile(c.TableNamePattern) // NOTE: Validate compiled it already
+	}
+	return p
+}
+
+func slowQuery(c LogConfig) time.Duration {
+	if c.SlowQueryThreshold <= 0 {
+		return -1 // disabled
+	}
+	return c.SlowQueryThreshold
+}
+
+func maxQueries(c QueryConfig) int {
+	if c.MaxConcurrent > 0 {
+		return c.MaxConcurrent
+	}
+	return 2 * runtime.NumCPU() // the engine's default
+}
+
+// tableDefaults is tables.default_config as a table config.
+func tableDefaults(cfg Config) catalog.TableConfig {
+	d := cfg.Tables["default_config"]
+	return catalog.TableConfig{BufferSize: d.BufferSize, FlushIntervalSeconds: int64(d.FlushInterval / time.Second),
+		RetentionDays: d.RetentionDays, BackupEnabled: d.BackupEnabled, Properties: d.Properties}
+}
+
+// bucketName labels the object store in stats and metrics.
+func bucketName(cfg Config) string {
+	if cfg.MinIO.Endpoint != "" {
+		return cfg.MinIO.Bucket
+	}
+	return filepath.Join(cfg.Server.DataDir, "objects")
 }
 
 func newLogger(c LogConfig) (*zap.Logger, error) {
