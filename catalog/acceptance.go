@@ -125,6 +125,39 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 			t.Fatalf("versions %d %d %d do not increase", v0, v1, v2)
 		}
 	})
+	t.Run("replace_files_swaps_atomically", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, tbl))
+		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2), file("k2", 3), file("k3", 4)}, 4))
+		v0, _ := c.Version(ctx)
+		merged := file("m12", 3)
+		merged.Rows, merged.MinLSN = 6, 2
+		removed, err := c.ReplaceFiles(ctx, "t1", []string{"k1", "k2"}, []File{merged})
+		mustOK(t, err)
+		files, _ := c.Files(ctx, "t1")
+		got, _ := c.Table(ctx, "t1")
+		v1, _ := c.Version(ctx)
+		if len(removed) != 2 || removed[0].Key != "k1" || len(files) != 2 || files[0].Key != "k3" || files[1].Key != "m12" ||
+			files[1].Rows != 6 || got.FlushedLSN != 4 || v1 <= v0 {
+			t.Fatalf("after swap: removed=%+v files=%+v flushed=%d versions %d %d", removed, files, got.FlushedLSN, v0, v1)
+		}
+		// A source already gone: nothing changes.
+		_, err = c.ReplaceFiles(ctx, "t1", []string{"k3", "k1"}, []File{file("m13", 4)})
+		wantErr(t, err, ErrFilesChanged)
+		files, _ = c.Files(ctx, "t1")
+		if len(files) != 2 || files[0].Key != "k3" {
+			t.Fatalf("a refused swap changed the files: %+v", files)
+		}
+		// Retention: remove only.
+		removed, err = c.ReplaceFiles(ctx, "t1", []string{"k3"}, nil)
+		mustOK(t, err)
+		files, _ = c.Files(ctx, "t1")
+		if len(removed) != 1 || len(files) != 1 || files[0].Key != "m12" {
+			t.Fatalf("after removal: removed=%+v files=%+v", removed, files)
+		}
+		_, err = c.ReplaceFiles(ctx, "nope", nil, nil)
+		wantErr(t, err, ErrTableNotFound)
+	})
 }
 
 func names(ts []Table) []string {

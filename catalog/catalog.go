@@ -19,6 +19,10 @@ var ErrTableExists = errors.New("catalog: table already exists")
 // while the flush was writing its files.
 var ErrStaleFlush = errors.New("catalog: flush is older than the table")
 
+// ErrFilesChanged is returned by ReplaceFiles when a file it should remove
+// is no longer in the table.
+var ErrFilesChanged = errors.New("catalog: files changed meanwhile")
+
 // Table is one table's durable description.
 type Table struct {
 	Name       string
@@ -52,6 +56,9 @@ type File struct {
 	MinLSN     uint64    `json:"min_lsn"`
 	MaxLSN     uint64    `json:"max_lsn"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Stats are min/max of the shard key and time column (stats.go); absent
+	// in files flushed before they were recorded.
+	Stats []ColumnStats `json:"stats,omitempty"`
 }
 
 // Catalog is the contract every backend keeps. All methods are safe for
@@ -77,6 +84,15 @@ type Catalog interface {
 	// FlushedLSN to flushedLSN; ErrStaleFlush if FlushedLSN >= flushedLSN,
 	// ErrTableNotFound if the table is gone.
 	CommitFlush(ctx context.Context, table string, files []File, flushedLSN uint64) error
+	// ReplaceFiles atomically removes the files keyed remove from a table
+	// and adds add, leaving FlushedLSN alone: "replace these files by
+	// those", for compaction (merged files in, their sources out) and
+	// retention (add empty). Every key of remove must still be a file of
+	// the table, else ErrFilesChanged and nothing changes (a concurrent
+	// replace, drop or another swap won). It returns the removed entries.
+	// Idempotent only in the sense that a repeat fails with
+	// ErrFilesChanged; ErrTableNotFound if the table is gone.
+	ReplaceFiles(ctx context.Context, table string, remove []string, add []File) ([]File, error)
 	// Files lists a table's files sorted by key; ErrTableNotFound if the
 	// table does not exist.
 	Files(ctx context.Context, table string) ([]File, error)

@@ -15,6 +15,9 @@
 //   - CommitFlush adds files and advances FlushedLSN in one atomic step; a flush
 //     whose snapshot is older than the table's FlushedLSN (the table was
 //     replaced meanwhile) is refused with ErrStaleFlush and changes nothing.
+//   - ReplaceFiles swaps files for others (compaction, retention) in one
+//     atomic step that leaves FlushedLSN alone; it fails with
+//     ErrFilesChanged, changing nothing, if any file it removes is gone.
 //   - The catalog version increases on every change.
 //
 // # bbolt layout
