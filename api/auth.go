@@ -1,0 +1,73 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/miniodb/miniodb/auth"
+)
+
+// Authentication and authorization of the row APIs.
+//
+// The OlapService shares the gRPC server, and so the authentication
+// interceptors, of Flight SQL (flight.AuthInterceptors). The REST API
+// authenticates in RequireAuth with the same credentials
+// (Authorization: Basic or Bearer), answering 401 with WWW-Authenticate;
+// GET /v1/health and /v1/openapi.json go without, /v1/metadata/* (backup
+// and restore) need the admin role. The Service then checks each table:
+// read to describe it or see it listed, write to write rows, admin to
+// create or drop it; queries are checked by the Runner the node gives it
+// (flight.AuthorizeSQL). Every check happens before the table is looked
+// up, so a refusal never tells whether a table exists.
+
+// RequireAuth authenticates every REST request against a (nil: pass
+// through).
+func RequireAuth(a *auth.Authenticator, next http.Handler) http.Handler {
+	if a == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/health" || r.URL.Path == "/v1/openapi.json" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id, err := a.Authenticate(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="miniodb", Bearer realm="miniodb"`)
+			writeError(w, r, status.Error(codes.Unauthenticated, "authentication required: send Authorization: Basic or Bearer credentials"))
+			return
+		}
+		ctx := auth.NewContext(r.Context(), id)
+		if strings.HasPrefix(r.URL.Path, "/v1/metadata/") {
+			if err := auth.CheckAdmin(ctx, a, "backup and restore"); err != nil {
+				writeError(w, r, authStatus(err))
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// allow checks perm on table for the caller (Deps.Auth nil: allowed).
+func (s *Service) allow(ctx context.Context, table string, perm auth.Perm) error {
+	return authStatus(auth.Check(ctx, s.d.Auth, table, perm))
+}
+
+// authStatus turns an auth error into its gRPC status.
+func authStatus(err error) error {
+	var denied *auth.DeniedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &denied):
+		return status.Error(codes.PermissionDenied, denied.Error())
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, "authentication required")
+	}
+	return err
+}
