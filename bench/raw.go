@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// rawFlight is the baseline: a plain arrow-go Flight server whose DoPut
+// only counts the rows it decodes and whose DoGet streams ready batches
+// from memory. Nothing MinIODB does is on its path.
+type rawFlight struct {
+	flight.BaseFlightServer
+	schema  *arrow.Schema
+	batches []arrow.RecordBatch
+	rows    atomic.Int64
+	srv     *grpc.Server
+	Addr    string
+}
+
+func startRaw(schema *arrow.Schema, batches []arrow.RecordBatch) (*rawFlight, error) {
+	r := &rawFlight{schema: schema, batches: batches}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.srv = grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
+	flight.RegisterFlightServiceServer(r.srv, r)
+	r.Addr = lis.Addr().String()
+	go r.srv.Serve(lis)
+	return r, nil
+}
+
+func (r *rawFlight) Close() { r.srv.Stop() }
+
+func (r *rawFlight) DoPut(stream flight.FlightService_DoPutServer) error {
+	rdr, err := flight.NewRecordReader(stream)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	var n int64
+	for rdr.Next() {
+		n += rdr.RecordBatch().NumRows()
+	}
+	if err := rdr.Err(); err != nil {
+		return err
+	}
+	r.rows.Add(n)
+	return stream.Send(&flight.PutResult{})
+}
+
+func (r *rawFlight) DoGet(_ *flight.Ticket, stream flight.FlightService_DoGetServer) error {
+	w := flight.NewRecordWriter(stream, ipc.WithSchema(r.schema))
+	defer w.Close()
+	for _, b := range r.batches {
+		if err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawClient is a plain Flight client of rawFlight.
+func rawClient(addr string) (flight.Client, error) {
+	return flight.NewClientWithMiddleware(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
+}
+
+// rawPut sends batches to the raw server in one DoPut and waits for its ack.
+func rawPut(ctx context.Context, c flight.Client, schema *arrow.Schema, batches []arrow.RecordBatch) error {
+	stream, err := c.DoPut(ctx)
+	if err != nil {
+		return err
+	}
+	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
+	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte("count")})
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := stream.CloseSend(); err != nil {
+		return err
+	}
+	_, err = stream.Recv()
+	return err
+}
+
+// rawGet reads the raw server's DoGet stream, returning rows, bytes and the
+// time to the first batch.
+func rawGet(ctx context.Context, c flight.Client) (rows, bytes int64, first float64, err error) {
+	t := startTimer()
+	stream, err := c.DoGet(ctx, &flight.Ticket{Ticket: []byte("all")})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	rdr, err := flight.NewRecordReader(stream)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rdr.Release()
+	for rdr.Next() {
+		if rows == 0 {
+			first = t.seconds()
+		}
+		rec := rdr.RecordBatch()
+		rows += rec.NumRows()
+		bytes += recBytes(rec)
+	}
+	return rows, bytes, first, rdr.Err()
+}
+
+type rawGetter = flight.Client

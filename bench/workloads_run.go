@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+)
+
+// Local runs ingest, scan and TPC-H on the embedded default (file object
+// store, bbolt catalog).
+func (s *Suite) Local(ctx context.Context) error {
+	srv, err := s.startServer("local", "")
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if _, err := s.IngestAndScan(ctx, srv, "", true); err != nil {
+		return fmt.Errorf("%w\n%s", err, srv.Logs())
+	}
+	if err := s.LoadTPCH(ctx, srv); err != nil {
+		return fmt.Errorf("%w\n%s", err, srv.Logs())
+	}
+	return s.TPCH(ctx, srv, "", "", nil)
+}
+
+// LookupAndConcurrency runs the point lookups on a node with one partition
+// (one file per day), then the mixed 8-client workload on it.
+func (s *Suite) LookupAndConcurrency(ctx context.Context) error {
+	srv, err := s.startServer("lookup", "storage:\n  partitions: 1\n")
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if err := s.Lookup(ctx, srv); err != nil {
+		return fmt.Errorf("%w\n%s", err, srv.Logs())
+	}
+	c, err := srv.Client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := Ingest(ctx, c, "lineitem", s.liSch, s.lineite); err != nil {
+		return err
+	}
+	return s.Concurrency(ctx, srv, "lineitem")
+}
+
+// MinIOWorkloads runs ingest, scan and TPC-H with objects on MinIO, with a
+// cold cache (node restarted, cache folder removed) and a warm one.
+func (s *Suite) MinIOWorkloads(ctx context.Context, extra string) error {
+	srv, err := s.startServer("minio", extra)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	table, err := s.IngestAndScan(ctx, srv, "minio ", false)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, srv.Logs())
+	}
+	restart := func() error {
+		srv.Stop()
+		if err := removeCache(srv.DataDir); err != nil {
+			return err
+		}
+		return srv.Start()
+	}
+	raw, err := startRaw(s.liSch, s.lineite)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	rc, err := rawClient(raw.Addr)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := s.coldScan(ctx, srv, rc, table, restart); err != nil {
+		return err
+	}
+	c, err := srv.Client()
+	if err != nil {
+		return err
+	}
+	err = s.Scan(ctx, srv, c, rc, table, "minio ", "warm cache")
+	c.Close()
+	if err != nil {
+		return err
+	}
+	if err := s.LoadTPCH(ctx, srv); err != nil {
+		return err
+	}
+	if err := s.TPCH(ctx, srv, "minio ", "cold cache", restart); err != nil {
+		return err
+	}
+	return s.TPCH(ctx, srv, "minio ", "warm cache", nil)
+}
+
+func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table string, restart func() error) error {
+	var thr, base, first []float64
+	for range s.Opt.Runs {
+		if err := restart(); err != nil {
+			return err
+		}
+		t := startTimer()
+		_, bytes, _, err := rawGet(ctx, rc)
+		if err != nil {
+			return err
+		}
+		base = append(base, float64(bytes)/t.seconds()/(1<<20))
+		c, err := srv.Client()
+		if err != nil {
+			return err
+		}
+		t = startTimer()
+		res, err := Query(ctx, c, "SELECT * FROM "+table, false)
+		c.Close()
+		if err != nil {
+			return err
+		}
+		thr = append(thr, float64(res.Bytes)/t.seconds()/(1<<20))
+		first = append(first, res.FirstBatch*1000)
+	}
+	s.add(Figure{Name: "minio full scan DoGet (lineitem)", Unit: "MiB/s", Values: thr, Base: base, BaseName: "raw DoGet", Goal: ">= 0.8", Note: "cold cache"})
+	s.add(Figure{Name: "minio scan time to first batch", Unit: "ms", Values: first, Goal: "< 10", Note: "cold cache"})
+	return nil
+}
