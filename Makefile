@@ -46,6 +46,7 @@ test: $(VENV)/.stamp deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	MINIODB_PYTHON=$(PYTHON) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZ_TARGETS="$(FUZZ_BRIEF)" FUZZTIME=3s
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-java
 	$(MAKE) --no-print-directory test-node
@@ -88,12 +89,33 @@ proto:
 	  --go-grpc_out=. --go-grpc_opt=module=github.com/miniodb/miniodb \
 	  api/proto/olap/v1/olap.proto
 
+# Fuzz targets (package:Target). `go test ./...` runs every seed corpus
+# (testdata/fuzz/<Target>/ holds each crasher found, kept as a regression
+# case); `make fuzz` mutates each for FUZZTIME. `make test` fuzzes only the
+# pure-Go auth targets briefly: the others link DuckDB, whose
+# coverage-instrumented build alone takes minutes on 2 cores.
+FUZZTIME     ?= 60s
+FUZZ_BRIEF   := ./auth:FuzzAuthenticate ./auth:FuzzParseJWKS ./auth:FuzzGrantAndNames ./auth:FuzzConfig
+FUZZ_TARGETS ?= $(FUZZ_BRIEF) ./flight:FuzzDecodeHandle ./flight:FuzzFlightSQLCommand ./api:FuzzRESTRows \
+  ./api:FuzzOlapWriteRequest ./query:FuzzParseDDL ./query:FuzzTableName ./cmd/miniodb:FuzzConfig
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
 # The crash test with 200 SIGKILLs instead of the default 20.
 soak: $(VENV)/.stamp
 	MINIODB_CRASH_KILLS=200 $(GO) test -timeout 120m -count=1 -run TestCrashRecovery -v ./cmd/miniodb
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+# bench/: every workload against its same-run baseline, written to
+# bench/results/report.{md,png}. Defaults stay under 15 minutes on 2 cores;
+# `make bench SF=1 RUNS=5` is the full size (SF1 generation: ~30 s, 2.4 GB).
+BENCH_SF   = $(if $(filter command line environment,$(origin SF)),$(SF),0.1)
+RUNS       ?= 3
+bench: $(VENV)/.stamp deps
+	MINIODB_BENCH_SF=$(BENCH_SF) MINIODB_BENCH_RUNS=$(RUNS) MINIODB_PYTHON=$(PYTHON) \
+	  $(GO) test -run '^$$' -bench '^BenchmarkSuite$$' -benchtime 1x -timeout 60m -v ./bench
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

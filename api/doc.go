@@ -49,10 +49,26 @@
 // config in force. DropTable without cascade refuses a table that holds rows
 // (FailedPrecondition, HTTP 412): deleting data takes cascade=true.
 //
+// # Backups
+//
+// With a backup service (Deps.Backups), TriggerBackup with no table, day or
+// id takes a metadata backup, and /v1/metadata/backup|backups|status|
+// validate serve the seed's bodies (backup.go). /v1/metadata/recover plans
+// a restore (dry run) and refuses anything else with FailedPrecondition
+// (HTTP 412) naming the `miniodb backup restore` command: a running node
+// has loaded the catalog. Without a backup service they answer
+// Unimplemented (HTTP 501).
+//
+// With a data backup (Deps.Data: a backup endpoint is configured),
+// TriggerBackup with a table (and day) copies that table's objects to the
+// backup bucket, an empty one also copies every backup_enabled table's,
+// and RecoverData recovers a table's objects by day range.
+//
 // # Not yet
 //
-// TriggerBackup, RecoverData and /v1/metadata/* answer Unimplemented (HTTP
-// 501) until the backup service is built; they never pretend to succeed.
+// Backup and recovery by id (TriggerBackup's id, RecoverData's id_range),
+// and data backup on a node without a backup endpoint, answer
+// Unimplemented (HTTP 501); they never pretend to succeed.
 // GetNodes lists this node only until cluster membership exists.
 //
 // # Observability

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	olapv1 "github.com/miniodb/miniodb/api/proto/olap/v1"
+	"github.com/miniodb/miniodb/backup"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/objstore"
@@ -101,6 +102,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		MetricsPath: "/metrics", Defaults: o.defaults}, Deps{
 		Store: e.ingest, Ingest: tel.Ingester(e.ingest), Query: tel.Runner(raw), Catalog: cat, Cache: cache,
 		Pools: func() []PoolStat { return []PoolStat{tel.QueryPool()} }, Checks: checks, Telemetry: tel, Log: log, Mem: e.mem,
+		Backups: backup.New(backup.Config{NodeID: "node-t"}, cat, bucket, nil),
 	})
 	e.rest = httptest.NewServer(e.svc.Handler())
 	lis := bufconn.Listen(1 << 20)

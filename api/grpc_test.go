@@ -94,6 +94,10 @@ func TestOlapService(t *testing.T) {
 
 	_, err = c.TriggerBackup(ctx, &olapv1.TriggerBackupRequest{Table: "users"})
 	wantCode(t, err, codes.Unimplemented, "not available")
+	tb, err := c.TriggerBackup(ctx, &olapv1.TriggerBackupRequest{})
+	if err != nil || !tb.Success || !strings.Contains(tb.Message, "metadata backup backup_") {
+		t.Fatalf("TriggerBackup = %v, %v", tb, err)
+	}
 	_, err = c.RecoverData(ctx, &olapv1.RecoverDataRequest{RecoveryMode: &olapv1.RecoverDataRequest_IdRange{IdRange: &olapv1.IdRangeFilter{Ids: []string{"x"}}}})
 	wantCode(t, err, codes.Unimplemented, "not available")
 

@@ -48,14 +48,10 @@ func (s *Service) routes() []route {
 		{"DELETE", "/v1/tables/{name}", "drop_table", false, s.restDropTable},
 		{"POST", "/v1/data", "write", false, s.restWrite},
 		{"POST", "/v1/query", "query", false, s.restQuery},
-		{"POST", "/v1/metadata/backup", "metadata_backup", false, unimplemented},
-		{"GET", "/v1/metadata/backups", "metadata_backups", false, unimplemented},
-		{"POST", "/v1/metadata/recover", "metadata_recover", false, unimplemented},
-		{"GET", "/v1/metadata/status", "metadata_status", false, unimplemented},
-		{"POST", "/v1/metadata/validate", "metadata_validate", false, unimplemented},
 		{"GET", "/v1/pool/status", "pool_status", false, s.restPoolStatus},
 		{"GET", "/v1/openapi.json", "openapi", true, serveOpenAPI},
 	}
+	rs = append(rs, s.metadataRoutes()...)
 	if p := s.cfg.MetricsPath; p != "" {
 		h := s.d.Telemetry.m.Handler()
 		rs = append(rs, route{"GET", p, "metrics", true, func(w http.ResponseWriter, r *http.Request) error {

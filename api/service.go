@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	olapv1 "github.com/miniodb/miniodb/api/proto/olap/v1"
+	"github.com/miniodb/miniodb/auth"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
 )
@@ -94,6 +95,11 @@ type Deps struct {
 	Log       *zap.Logger       // required
 	Mem       memory.Allocator  // default: memory.DefaultAllocator
 	Now       func() time.Time  // default: time.Now
+	Backups   Backups           // metadata backups; nil answers Unimplemented
+	Data      DataBackups       // data backup and recovery; nil answers Unimplemented
+	// Auth, when set, authorizes each table a call touches (auth.go);
+	// nil: no checks.
+	Auth *auth.Authenticator
 }
 
 // Service is the seed's OlapService and its REST twin over one node's
@@ -152,6 +158,11 @@ func (s *Service) write(ctx context.Context, rows []row) (int64, error) {
 			order = append(order, r.table)
 		}
 		byTable[r.table] = append(byTable[r.table], r)
+	}
+	for _, table := range order { // all before any, so a refusal writes nothing
+		if err := s.allow(ctx, table, auth.Write); err != nil {
+			return 0, err
+		}
 	}
 	now := s.d.Now().UTC()
 	var total int64
@@ -253,16 +264,6 @@ func (s *Service) run(ctx context.Context, sql string) (Stream, error) {
 	return st, nil
 }
 
-// TriggerBackup is not available until the backup service exists.
-func (s *Service) TriggerBackup(context.Context, *olapv1.TriggerBackupRequest) (*olapv1.TriggerBackupResponse, error) {
-	return nil, errUnimplementedBackup
-}
-
-// RecoverData is not available until the backup service exists.
-func (s *Service) RecoverData(context.Context, *olapv1.RecoverDataRequest) (*olapv1.RecoverDataResponse, error) {
-	return nil, errUnimplementedBackup
-}
-
 // HealthCheck probes every component. The call succeeds either way; the
 // status field says healthy or unhealthy.
 func (s *Service) HealthCheck(ctx context.Context, _ *olapv1.HealthCheckRequest) (*olapv1.HealthCheckResponse, error) {
@@ -332,6 +333,9 @@ func (s *Service) CreateTable(ctx context.Context, req *olapv1.CreateTableReques
 	if name == "" {
 		return nil, invalidf("table_name is empty")
 	}
+	if err := s.allow(ctx, name, auth.Admin); err != nil {
+		return nil, err
+	}
 	NoteTable(ctx, name)
 	created, err := s.d.Store.CreateTable(ctx, name, rowSchema(), configFromProto(req.GetConfig()), req.GetIfNotExists())
 	if err != nil {
@@ -350,6 +354,9 @@ func (s *Service) DropTable(ctx context.Context, req *olapv1.DropTableRequest) (
 	name := req.GetTableName()
 	if name == "" {
 		return nil, invalidf("table_name is empty")
+	}
+	if err := s.allow(ctx, name, auth.Admin); err != nil {
+		return nil, err
 	}
 	NoteTable(ctx, name)
 	st, ok := s.d.Store.TableStats(name)
@@ -388,7 +395,7 @@ func (s *Service) ListTables(ctx context.Context, req *olapv1.ListTablesRequest)
 	}
 	resp := &olapv1.ListTablesResponse{Tables: []*olapv1.TableInfo{}}
 	for _, t := range s.d.Store.Stats().Tables {
-		if ok, _ := path.Match(pattern, t.Name); pattern == "" || ok {
+		if ok, _ := path.Match(pattern, t.Name); (pattern == "" || ok) && auth.Visible(ctx, s.d.Auth, t.Name) {
 			resp.Tables = append(resp.Tables, s.tableInfo(t, created[t.Name]))
 		}
 	}
@@ -399,6 +406,9 @@ func (s *Service) ListTables(ctx context.Context, req *olapv1.ListTablesRequest)
 // DescribeTable returns a table's config in force, columns and statistics.
 func (s *Service) DescribeTable(ctx context.Context, req *olapv1.DescribeTableRequest) (*olapv1.DescribeTableResponse, error) {
 	name := req.GetTableName()
+	if err := s.allow(ctx, name, auth.Read); err != nil {
+		return nil, err
+	}
 	NoteTable(ctx, name)
 	st, ok := s.d.Store.TableStats(name)
 	if !ok {

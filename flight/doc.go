@@ -47,6 +47,17 @@
 // column with the Flight SQL column metadata (types.go). GetSqlInfo
 // answers every SqlInfo id (sqlinfo.go).
 //
+// # Authentication and authorization
+//
+// With security.mode auth, AuthInterceptors (auth.go) authenticate every
+// gRPC call of the node (Flight SQL and the OlapService) and answer the
+// Flight Handshake's Basic credentials with a bearer JWT; Config.Auth
+// wraps the Ingester and Querier so that every ingest, DDL and statement
+// is checked against the caller's grants (package auth) before anything
+// is looked up, tickets again when fetched, and GetTables lists only
+// readable tables. RateLimitInterceptors (auth_ratelimit.go) throttle per
+// user or key.
+//
 // # Endpoints
 //
 // Every FlightInfo has one endpoint at Config.Location: on a single node

@@ -76,7 +76,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	schema := tablesSchema(cmd)
 	var rows [][]any
 	if catalogMatches(cmd.GetCatalog()) && like(query.Schema, cmd.GetDBSchemaFilterPattern()) && typeWanted(cmd.GetTableTypes()) {
-		for _, t := range s.ingest.Tables() {
+		for _, t := range s.visibleTables(ctx) {
 			if !like(t.Name, cmd.GetTableNameFilterPattern()) {
 				continue
 			}

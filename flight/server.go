@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/miniodb/miniodb/auth"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query"
@@ -41,6 +42,8 @@ type Querier interface {
 	Query(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Stream, error)
 	// Rows evaluates the rows an INSERT or CREATE TABLE AS writes.
 	Rows(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Rows, error)
+	// Access lists the tables a statement touches, without lookups.
+	Access(ctx context.Context, sql string) (*query.Access, error)
 }
 
 // ResultStream is a running query's result.
@@ -63,6 +66,10 @@ type Config struct {
 	// Version is the server version reported by GetSqlInfo; default the
 	// module version of the binary, else "dev".
 	Version string
+	// Auth, when set, authorizes every statement, ingest and metadata
+	// listing against the caller's identity (auth.go); nil: no checks.
+	// Authentication itself is AuthInterceptors on the gRPC server.
+	Auth *auth.Authenticator
 }
 
 func (c *Config) setDefaults() {
@@ -90,6 +97,9 @@ type Server struct {
 // NewServer returns the Flight SQL service over an ingester and a querier.
 func NewServer(in Ingester, q Querier, cfg Config) *Server {
 	cfg.setDefaults()
+	if cfg.Auth != nil {
+		in, q = authIngester{in, cfg.Auth}, authQuerier{q, cfg.Auth}
+	}
 	s := &Server{cfg: cfg, ingest: in, query: q, mem: memory.DefaultAllocator, runs: newRegistry()}
 	s.Alloc = s.mem
 	s.registerSQLInfo()

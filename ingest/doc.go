@@ -49,8 +49,13 @@
 // # Placement
 //
 // Rows go to one of Config.Partitions partitions by hashing the table's shard
-// key column ("id" by default); a table without one sends each transaction
-// round-robin by its LSN. The day of a row is taken from the table's time
-// column ("timestamp" by default, a timestamp or date column) or else from
-// the transaction's arrival time (UTC).
+// key column ("id" by default); a table without one sends the batches of a
+// transaction round-robin (batch j of LSN l to partition (l+j) mod
+// Partitions), so one large ingest flushes as several files written in
+// parallel. The day of a row is taken from the table's time column
+// ("timestamp" by default, a timestamp or date column) or else from the
+// transaction's arrival time (UTC).
+//
+// Each flushed file records min/max of the shard key and time column in
+// catalog.File.Stats (filestats.go); the query engine prunes files by them.
 package ingest

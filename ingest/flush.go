@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/oklog/ulid/v2"
 	"go.uber.org/zap"
@@ -244,11 +244,12 @@ func (s *Service) writeFiles(ctx context.Context, table string, schema *arrow.Sc
 	hash := schemaHash(schema)
 	files := make([]catalog.File, len(groups.order))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	g.SetLimit(max(2, runtime.GOMAXPROCS(0)))
 	for i, key := range groups.order {
 		g.Go(func() error {
 			f, err := s.writeFile(gctx, table, schema, key, groups.byKey[key])
 			f.SchemaHash = hash
+			f.Stats = fileStats(schema, cfg, groups.byKey[key].batches)
 			files[i] = f
 			return err
 		})
@@ -309,11 +310,7 @@ func writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]s
 		return 0, err
 	}
 	defer f.Close()
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithMaxRowGroupLength(122880),
-		parquet.WithCreatedBy("miniodb"),
-	)
+	props := parquet.NewWriterProperties(writerOptions(schema)...)
 	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return 0, err

@@ -60,8 +60,10 @@ func (s *Service) split(schema *arrow.Schema, cfg catalog.TableConfig, entries [
 	out := &groups{byKey: map[groupKey]*group{}}
 	for _, e := range entries {
 		arrivalDay := int32(e.arrival.Unix() / 86400)
-		rr := int(e.lsn % uint64(s.cfg.Partitions))
-		for _, b := range e.batches {
+		for j, b := range e.batches {
+			// Without a shard key, batches go round-robin, so one large
+			// ingest spreads over the partitions and flushes in parallel.
+			rr := int((e.lsn + uint64(j)) % uint64(s.cfg.Partitions))
 			rec := conform(s.mem, b, schema)
 			keys := rowKeys(rec, shardCol, timeCol, s.cfg.Partitions, rr, arrivalDay)
 			splitBatch(s.mem, rec, keys, e.lsn, out)

@@ -13,7 +13,14 @@
 // snapshot's batches copied into a TEMP TABLE (see bufferRelation for why the
 // zero-copy Arrow view cannot be read directly). Temp objects belong to the connection, so
 // closing the connection after the query removes them; concurrent queries
-// never see each other's views.
+// never see each other's views. A table whose buffer is empty and whose files
+// all carry its current schema is read from read_parquet alone (no copy).
+//
+// Files are pruned before the view is defined: for a single-table SELECT the
+// sandbox reports the WHERE's literal comparisons ANDed at the top
+// (sandbox.Bound), and a file whose catalog min/max (catalog.File.Stats)
+// cannot satisfy one is left out (prune.go). Anything not understood keeps
+// the file.
 //
 // Results are executed as DuckDB streaming results and fetched chunk by
 // chunk (duckdb-go's database/sql and Arrow APIs materialise the whole result

@@ -81,7 +81,7 @@ func (e *Engine) begin(ctx context.Context) (*session, error) {
 // define creates the views of the tables an analysed statement reads.
 func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
 	for _, t := range an.Tables {
-		if err := s.defineTable(ctx, len(s.snaps), t); err != nil {
+		if err := s.defineTable(ctx, len(s.snaps), t, an.Bounds); err != nil {
 			return err
 		}
 	}
@@ -180,7 +180,7 @@ func firstString(res *bindings.Result) (string, error) {
 
 // defineTable creates the TEMP VIEW named like the table over its cached
 // files and its buffer snapshot.
-func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef) error {
+func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef, bounds []sandbox.Bound) error {
 	sn, err := s.e.src.Snapshot(ctx, t.Name)
 	if err != nil {
 		if errors.Is(err, ingest.ErrTableNotFound) {
@@ -189,17 +189,10 @@ func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef) er
 		return fmt.Errorf("%w: snapshot of %s: %v", ErrInternal, t.Name, err)
 	}
 	s.snaps = append(s.snaps, sn)
-	buf, err := s.bufferRelation(i, sn)
+	sn.Files = pruneFiles(t.Name, sn.Files, bounds)
+	from, err := s.tableSource(ctx, i, sn)
 	if err != nil {
 		return err
-	}
-	from := "SELECT * FROM " + buf
-	if len(sn.Files) > 0 {
-		files, err := s.parquetScan(ctx, sn)
-		if err != nil {
-			return err
-		}
-		from = files + " UNION ALL BY NAME " + from
 	}
 	cols := make([]string, sn.Schema.NumFields())
 	for j, f := range sn.Schema.Fields() {
@@ -210,6 +203,43 @@ func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef) er
 		return fmt.Errorf("define view of table %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// tableSource is the SELECT reading a snapshot: its files, its buffer, or
+// both. An empty buffer is left out when the files all carry the table's
+// current schema, which saves the buffer copy (below) on every query of a
+// flushed table.
+func (s *session) tableSource(ctx context.Context, i int, sn *ingest.Snapshot) (string, error) {
+	var files string
+	if len(sn.Files) > 0 {
+		var err error
+		if files, err = s.parquetScan(ctx, sn); err != nil {
+			return "", err
+		}
+		if sn.Rows() == 0 && filesHaveSchema(sn) {
+			return files, nil
+		}
+	}
+	buf, err := s.bufferRelation(i, sn)
+	if err != nil {
+		return "", err
+	}
+	if files == "" {
+		return "SELECT * FROM " + buf, nil
+	}
+	return files + " UNION ALL BY NAME SELECT * FROM " + buf, nil
+}
+
+// filesHaveSchema reports whether every file was written with the
+// snapshot's schema.
+func filesHaveSchema(sn *ingest.Snapshot) bool {
+	h := ingest.SchemaHash(sn.Schema)
+	for _, f := range sn.Files {
+		if f.SchemaHash != h {
+			return false
+		}
+	}
+	return true
 }
 
 // bufferRelation registers the snapshot's batches as an Arrow scan and

@@ -42,6 +42,8 @@ type Config struct {
 	// live there instead of under <data_dir>/objects.
 	MinIO  objstore.S3Config `yaml:"minio"`
 	Backup BackupConfig      `yaml:"backup"`
+	// Security is authentication and authorization (security.go).
+	Security SecurityConfig `yaml:"security"`
 	// Tables holds per-table settings in the seed's layout; the entry
 	// "default_config" applies to every table.
 	Tables map[string]TableSettings `yaml:"tables"`
@@ -109,8 +111,8 @@ func (c Config) validateAPI() error {
 		if err != nil {
 			return fmt.Errorf("server.rest_port %q: %w", c.Server.RESTPort, err)
 		}
-		if !c.Server.Insecure && !isLoopback(host) {
-			return fmt.Errorf("server.rest_port %q is not a loopback address and no authentication is configured; pass --insecure to serve it anyway", c.Server.RESTPort)
+		if !c.Server.Insecure && !c.authEnabled() && !isLoopback(host) {
+			return fmt.Errorf("server.rest_port %q is not a loopback address and no authentication is configured (security.mode: auth); pass --insecure to serve it anyway", c.Server.RESTPort)
 		}
 	}
 	if _, err := regexp.Compile(c.TableManagement.TableNamePattern); err != nil {
@@ -150,6 +152,12 @@ type QueryConfig struct {
 	Threads       int    `yaml:"threads"`
 	MemoryLimit   string `yaml:"memory_limit"`
 	MaxConcurrent int    `yaml:"max_concurrent"`
+	// Timeout bounds one query from planning to its last batch (Flight
+	// SQL, REST, OlapService); 0: no bound (security_limits.go).
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrentPerUser bounds the queries one authenticated user or
+	// API key runs at once; more wait in line. 0: no bound.
+	MaxConcurrentPerUser int `yaml:"max_concurrent_per_user"`
 }
 
 // CacheConfig bounds the local read cache.
@@ -161,9 +169,26 @@ type CacheConfig struct {
 // and bucket (the seed's "backup pool"); its empty credentials and pool
 // settings are those of the minio section.
 type BackupConfig struct {
-	Enabled  bool              `yaml:"enabled"`
-	Interval int64             `yaml:"interval"` // seconds between metadata backups (the seed's unit)
-	MinIO    objstore.S3Config `yaml:"minio"`
+	Enabled  bool  `yaml:"enabled"`
+	Interval int64 `yaml:"interval"` // seconds between metadata backups (the seed's unit)
+	Keep     int   `yaml:"keep"`     // metadata backups kept, oldest deleted first; 0 keeps all
+	// RetentionInterval is how often files past their table's
+	// retention_days are removed (default 1h); GracePeriod is how long
+	// their objects stay for queries that planned them (default 10m).
+	RetentionInterval time.Duration `yaml:"retention_interval"`
+	GracePeriod       time.Duration `yaml:"grace_period"`
+	// Compaction merges small files of a table/partition/day every
+	// CompactionInterval (default 1h; negative disables) into files of
+	// about CompactionTargetBytes (default 64 MiB) once there are
+	// CompactionMinFiles (default 4) of them.
+	CompactionInterval    time.Duration `yaml:"compaction_interval"`
+	CompactionTargetBytes int64         `yaml:"compaction_target_bytes"`
+	CompactionMinFiles    int           `yaml:"compaction_min_files"`
+	// DataInterval is how often, with a backup endpoint (minio), the
+	// objects of backup_enabled tables not yet copied are copied; default
+	// 1m.
+	DataInterval time.Duration     `yaml:"data_interval"`
+	MinIO        objstore.S3Config `yaml:"minio"`
 }
 
 // backupS3 returns the backup endpoint's config with the primary's
@@ -326,6 +351,12 @@ func setScalar(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
 	case reflect.Uint32:
 		n, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
@@ -355,8 +386,8 @@ func (c Config) Validate() error {
 	if err != nil {
 		return fmt.Errorf("server.grpc_port %q: %w", c.Server.GRPCPort, err)
 	}
-	if !c.Server.Insecure && !isLoopback(host) {
-		return fmt.Errorf("server.grpc_port %q is not a loopback address and no authentication is configured; pass --insecure to serve it anyway", c.Server.GRPCPort)
+	if !c.Server.Insecure && !c.authEnabled() && !isLoopback(host) {
+		return fmt.Errorf("server.grpc_port %q is not a loopback address and no authentication is configured (security.mode: auth); pass --insecure to serve it anyway", c.Server.GRPCPort)
 	}
 	if c.Server.DataDir == "" {
 		return errors.New("server.data_dir must be set")
@@ -371,6 +402,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("buffer.flush_interval %s must be positive", c.Buffer.FlushInterval)
 	}
 	if err := c.validateAPI(); err != nil {
+		return err
+	}
+	if err := c.validateSecurity(); err != nil {
 		return err
 	}
 	return c.validateStores()

@@ -1,5 +1,5 @@
 // Command miniodb is the MinIODB binary: the server (serve) and its client
-// subcommands (sql, load, version) in one executable.
+// subcommands (sql, load, backup, version) in one executable.
 package main
 
 import (
@@ -23,6 +23,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newSQLCmd(), newLoadCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSQLCmd(), newLoadCmd(), newBackupCmd(), newVersionCmd())
 	return root
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,11 +20,14 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/miniodb/miniodb/api"
 	olapv1 "github.com/miniodb/miniodb/api/proto/olap/v1"
+	"github.com/miniodb/miniodb/auth"
+	"github.com/miniodb/miniodb/backup"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/flight"
 	"github.com/miniodb/miniodb/ingest"
@@ -94,7 +98,13 @@ type node struct {
 	grpc       *grpc.Server
 	health     *health.Server
 	stopHealth func()
+	auth       *auth.Authenticator // nil: security.mode none
+	limiter    *auth.Limiter       // nil: no security.rate_limit
+	admission  queryAdmission      // query.timeout, query.max_concurrent_per_user
 	rest       *http.Server
+	backups    *backup.Service
+	dataBackup api.DataBackups // nil without a backup endpoint
+	stopBackup func()
 }
 
 // healthInterval is how often the gRPC health service re-probes.
@@ -164,6 +174,15 @@ func listen(cfg Config) (net.Listener, net.Listener, error) {
 		lis.Close()
 		return nil, nil, fmt.Errorf("listen (REST): %w", err)
 	}
+	tc, err := serverTLS(cfg, "http/1.1")
+	if err != nil {
+		lis.Close()
+		restLis.Close()
+		return nil, nil, err
+	}
+	if tc != nil {
+		restLis = tls.NewListener(restLis, tc)
+	}
 	return lis, restLis, nil
 }
 
@@ -203,11 +222,33 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		n.close(ctx)
 		return nil, err
 	}
-	srv := flight.NewServer(flightIngester{n.ingest, n.tel.Ingester(n.ingest)}, flightQuerier{n.engine, n.tel}, flight.Config{Version: version})
+	n.admission = queryAdmission{slots: auth.NewSlots(cfg.Query.MaxConcurrentPerUser), timeout: cfg.Query.Timeout}
+	if n.auth, err = newAuthenticator(cfg); err != nil {
+		n.close(ctx)
+		return nil, err
+	}
+	srv := flight.NewServer(flightIngester{n.ingest, n.tel.Ingester(n.ingest)}, flightQuerier{n.engine, n.tel, n.admission}, flight.Config{Version: version, Auth: n.auth})
 	opts := append(n.tel.GRPCOptions(), grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+	if n.auth != nil {
+		unary, stream := flight.AuthInterceptors(n.auth)
+		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
+	}
+	if n.limiter = auth.NewLimiter(cfg.Security.RateLimit); n.limiter != nil {
+		unary, stream := flight.RateLimitInterceptors(n.limiter)
+		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
+	}
+	tc, err := serverTLS(cfg, "h2")
+	if err != nil {
+		n.close(ctx)
+		return nil, err
+	}
+	if tc != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
+	}
 	n.grpc = grpc.NewServer(opts...)
 	arrowflight.RegisterFlightServiceServer(n.grpc, srv.FlightService())
 	n.metrics.Watch(api.Sources{Bucket: bucketName(cfg), Store: n.ingest, Cache: cache, Pools: n.pools})
+	n.backups, n.dataBackup, n.stopBackup = startBackups(cfg, cat, bucket, n.ingest, cache.Forget, n.metrics.BackupFile, log)
 	return n, nil
 }
 
@@ -221,7 +262,16 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 		}
 		return st, nil
 	})
-	runner := n.tel.Runner(engine)
+	runner := n.tel.Runner(api.RunnerFunc(func(ctx context.Context, sql string) (api.Stream, error) {
+		if err := flight.AuthorizeSQL(ctx, n.auth, n.engine, sql); err != nil {
+			return nil, err
+		}
+		ctx, err := n.admission.admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return engine(ctx, sql)
+	}))
 	cfg := n.cfg
 	apiCfg := api.Config{NodeID: cfg.Server.NodeID, Version: version, GRPCAddr: grpcAddr, Bucket: bucketName(cfg),
 		DefaultTable: cfg.TableManagement.DefaultTable, Defaults: tableDefaults(cfg)}
@@ -234,7 +284,7 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 	walDir := filepath.Join(cfg.Server.DataDir, "wal")
 	svc := api.New(apiCfg, api.Deps{
 		Store: n.ingest, Ingest: n.tel.Ingester(n.ingest), Query: runner, Catalog: n.cat, Cache: n.cache,
-		Pools: n.pools, Telemetry: n.tel, Log: n.log,
+		Pools: n.pools, Telemetry: n.tel, Log: n.log, Auth: n.auth, Backups: n.backups, Data: n.dataBackup,
 		Checks: []api.Check{api.CatalogCheck(n.cat), api.BucketCheck(n.bucket),
 			api.DiskCheck(walDir, max(2*cfg.WAL.SegmentSize, 64<<20)), api.QueryCheck(engine)},
 	})
@@ -243,7 +293,7 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 	healthpb.RegisterHealthServer(n.grpc, n.health)
 	n.stopHealth = svc.WatchHealth(n.health, healthInterval, olapv1.OlapService_ServiceDesc.ServiceName, "arrow.flight.protocol.FlightService")
 	if restLis != nil {
-		n.rest = &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		n.rest = &http.Server{Handler: api.RequireAuth(n.auth, api.RateLimit(n.limiter, svc.Handler())), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: zap.NewStdLog(n.log.Named("http"))}
 	}
 }
@@ -287,6 +337,9 @@ func (n *node) stopHealthWatch() {
 func (n *node) close(ctx context.Context) error {
 	var errs []error
 	n.stopHealthWatch()
+	if n.stopBackup != nil {
+		n.stopBackup()
+	}
 	if n.rest != nil {
 		n.rest.Close()
 	}
@@ -355,11 +408,17 @@ func (f flightIngester) Ingest(ctx context.Context, req ingest.Request) (int64, 
 // DoGet's query counts until its stream's context ends.
 type flightQuerier struct {
 	*query.Engine
-	tel *api.Telemetry
+	tel       *api.Telemetry
+	admission queryAdmission
 }
 
 func (q flightQuerier) Query(ctx context.Context, sql string, params arrow.RecordBatch) (*query.Stream, error) {
 	failed := q.tel.QueryStarted(ctx, sql)
+	ctx, err := q.admission.admit(ctx)
+	if err != nil {
+		failed(err)
+		return nil, err
+	}
 	st, err := q.Engine.Query(ctx, sql, params)
 	if err != nil {
 		failed(err)

@@ -16,6 +16,9 @@ type Analysis struct {
 	// Tables are the distinct base tables the statement reads, in
 	// first-appearance order; CTE names are not tables.
 	Tables []TableRef
+	// Bounds are the WHERE conjuncts of a single-table SELECT that bound a
+	// column by a literal (bounds.go), for file pruning; empty otherwise.
+	Bounds []Bound
 }
 
 // TableRef is one base table a statement reads.
@@ -73,7 +76,7 @@ func Analyze(serialized []byte) (*Analysis, error) {
 	if err := w.walk(stmt, nil, false); err != nil {
 		return nil, err
 	}
-	return &Analysis{Tables: w.result()}, nil
+	return &Analysis{Tables: w.result(), Bounds: bounds(stmt)}, nil
 }
 
 // singleStatement returns the only statement of a json_serialize_sql
