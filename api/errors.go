@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,10 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/miniodb/miniodb/catalog"
-	"github.com/miniodb/miniodb/ingest"
-	"github.com/miniodb/miniodb/objstore"
-	"github.com/miniodb/miniodb/query"
+	"github.com/miniodb/miniodb/flight"
 )
 
 // errUnimplementedBackup is what the backup and recovery calls answer until
@@ -25,40 +21,8 @@ func invalidf(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// toStatus turns an error of the layers below into the gRPC status a client
-// sees; the message is the wrapped error's text, which names the
-// table/column/value at fault.
-func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	return status.Error(codeOf(err), err.Error())
-}
-
-func codeOf(err error) codes.Code {
-	switch {
-	case errors.Is(err, ingest.ErrInvalid), errors.Is(err, query.ErrInvalid):
-		return codes.InvalidArgument
-	case errors.Is(err, ingest.ErrTableExists), errors.Is(err, catalog.ErrTableExists):
-		return codes.AlreadyExists
-	case errors.Is(err, ingest.ErrTableNotFound), errors.Is(err, catalog.ErrTableNotFound):
-		return codes.NotFound
-	case errors.Is(err, ingest.ErrTableLimit), errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
-		return codes.ResourceExhausted
-	case errors.Is(err, ingest.ErrClosed), errors.Is(err, objstore.ErrUnavailable), errors.Is(err, catalog.ErrCatalogLost):
-		return codes.Unavailable
-	case errors.Is(err, query.ErrRefused):
-		return codes.PermissionDenied
-	case errors.Is(err, query.ErrCanceled), errors.Is(err, context.Canceled):
-		return codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return codes.DeadlineExceeded
-	}
-	return codes.Internal
-}
+// toStatus is the node-wide mapping of errors to gRPC statuses.
+func toStatus(err error) error { return flight.Status(err) }
 
 // httpStatus is the HTTP status of a gRPC code, as grpc-gateway maps them.
 func httpStatus(c codes.Code) int {

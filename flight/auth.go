@@ -129,7 +129,7 @@ func AuthorizeSQL(ctx context.Context, a *auth.Authenticator, acc Accessor, sql 
 	}
 	ac, err := acc.Access(ctx, sql)
 	if err != nil {
-		return toStatus(err)
+		return Status(err)
 	}
 	switch ac.Kind {
 	case query.KindCreateTable, query.KindDropTable:

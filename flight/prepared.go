@@ -28,7 +28,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	}
 	st, err := s.query.Describe(ctx, req.GetQuery(), nil)
 	if err != nil {
-		return res, toStatus(err)
+		return res, Status(err)
 	}
 	h, err := statementHandle(req.GetQuery(), nil).encode()
 	if err != nil {
@@ -56,11 +56,11 @@ func (s *Server) ClosePreparedStatement(context.Context, flightsql.ActionClosePr
 func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
 	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	defer h.release()
 	if h.kind != kindStatement {
-		return nil, toStatus(errBadTicket)
+		return nil, Status(errBadTicket)
 	}
 	params, err := readBound(rdr, s)
 	if err != nil {
@@ -96,11 +96,11 @@ func readBound(rdr flight.MessageReader, s *Server) (arrow.RecordBatch, error) {
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	defer h.release()
 	if h.kind != kindStatement {
-		return nil, toStatus(errBadTicket)
+		return nil, Status(errBadTicket)
 	}
 	return s.planStatement(ctx, h.sql, h.params, desc)
 }
@@ -117,7 +117,7 @@ func (s *Server) PollFlightInfoPreparedStatement(ctx context.Context, cmd flight
 func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	defer h.release()
 	if h.kind == kindResult {
@@ -125,7 +125,7 @@ func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.P
 	}
 	st, err := s.query.Describe(ctx, h.sql, h.params)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(resultSchema(st), s.mem)}, nil
 }
@@ -141,11 +141,11 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.Prepa
 func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
 	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
 	if err != nil {
-		return 0, toStatus(err)
+		return 0, Status(err)
 	}
 	defer h.release()
 	if h.kind != kindStatement {
-		return 0, toStatus(errBadTicket)
+		return 0, Status(errBadTicket)
 	}
 	params, err := readBound(rdr, s)
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql
 	}
 	st, err := s.query.Describe(ctx, h.sql, h.params)
 	if err != nil {
-		return 0, toStatus(err)
+		return 0, Status(err)
 	}
 	return s.update(ctx, h.sql, st, params)
 }

@@ -139,7 +139,7 @@ func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.
 	}
 	req.Batches = rdr
 	n, err := s.ingest.Ingest(ctx, req)
-	return n, toStatus(err)
+	return n, Status(err)
 }
 
 func ingestRequest(cmd flightsql.StatementIngest) (ingest.Request, error) {

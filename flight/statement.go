@@ -43,7 +43,7 @@ func (s *Server) PollFlightInfoStatement(ctx context.Context, cmd flightsql.Stat
 func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
 	st, err := s.query.Describe(ctx, cmd.GetQuery(), nil)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(resultSchema(st), s.mem)}, nil
 }
@@ -60,7 +60,7 @@ func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.
 	}
 	st, err := s.query.Describe(ctx, cmd.GetQuery(), nil)
 	if err != nil {
-		return 0, toStatus(err)
+		return 0, Status(err)
 	}
 	return s.update(ctx, cmd.GetQuery(), st, nil)
 }
@@ -72,7 +72,7 @@ var errNoTransactions = status.Error(codes.InvalidArgument, "transactions are no
 func (s *Server) planStatement(ctx context.Context, sql string, params arrow.RecordBatch, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	st, err := s.query.Describe(ctx, sql, params)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, Status(err)
 	}
 	h := statementHandle(sql, params)
 	if st.Kind != query.KindQuery {
@@ -117,7 +117,7 @@ func (s *Server) ticket(h handle) ([]byte, error) {
 func (s *Server) doGetHandle(ctx context.Context, raw []byte) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	h, err := decodeHandle(raw, s.mem)
 	if err != nil {
-		return nil, nil, toStatus(err)
+		return nil, nil, Status(err)
 	}
 	if h.kind == kindResult {
 		return s.streamCount(ctx, h.rows)
@@ -130,7 +130,7 @@ func (s *Server) doGetHandle(ctx context.Context, raw []byte) (*arrow.Schema, <-
 	rs, err := s.query.Query(qctx, h.sql, h.params)
 	if err != nil {
 		done()
-		return nil, nil, toStatus(err)
+		return nil, nil, Status(err)
 	}
 	ch := make(chan flight.StreamChunk, 2)
 	go func() {
@@ -193,7 +193,7 @@ func stream(ctx, qctx context.Context, rs ResultStream, ch chan<- flight.StreamC
 		if qctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("%w (by CancelFlightInfo)", err)
 		}
-		sendErr(ctx, ch, toStatus(fmt.Errorf("run query: %w", err)))
+		sendErr(ctx, ch, Status(fmt.Errorf("run query: %w", err)))
 	}
 }
 
@@ -220,7 +220,7 @@ func (s *Server) update(ctx context.Context, sql string, st *query.Statement, pa
 	default:
 		return 0, status.Error(codes.InvalidArgument, "the statement is a query: it returns rows, execute it as a query")
 	}
-	return n, toStatus(err)
+	return n, Status(err)
 }
 
 func (s *Server) insert(ctx context.Context, sql, table string, params arrow.RecordBatch) (int64, error) {

@@ -13,10 +13,12 @@ import (
 	"github.com/miniodb/miniodb/query"
 )
 
-// toStatus turns an error of the ingest or query layers into the gRPC
-// status a client sees. The message is the wrapped error's text, which names
-// the table/column/value at fault.
-func toStatus(err error) error {
+// Status turns an error of the layers below (ingest, query, catalog,
+// object store) into the gRPC status a client sees. The message is the
+// wrapped error's text, which names the table/column/value at fault. Every
+// gRPC service of a node (Flight SQL, the OlapService, REST through its
+// status mapping) answers with this one mapping.
+func Status(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -30,11 +32,11 @@ func codeOf(err error) codes.Code {
 	switch {
 	case errors.Is(err, ingest.ErrInvalid), errors.Is(err, query.ErrInvalid), errors.Is(err, errBadTicket):
 		return codes.InvalidArgument
-	case errors.Is(err, ingest.ErrTableExists):
+	case errors.Is(err, ingest.ErrTableExists), errors.Is(err, catalog.ErrTableExists):
 		return codes.AlreadyExists
-	case errors.Is(err, ingest.ErrTableNotFound):
+	case errors.Is(err, ingest.ErrTableNotFound), errors.Is(err, catalog.ErrTableNotFound):
 		return codes.NotFound
-	case errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
+	case errors.Is(err, ingest.ErrTableLimit), errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
 		return codes.ResourceExhausted
 	case errors.Is(err, ingest.ErrClosed), errors.Is(err, objstore.ErrUnavailable), errors.Is(err, catalog.ErrCatalogLost):
 		return codes.Unavailable
