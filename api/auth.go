@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/miniodb/miniodb/auth"
+	"github.com/miniodb/miniodb/flight"
 )
 
 // Authentication and authorization of the row APIs.
@@ -58,16 +58,6 @@ func (s *Service) allow(ctx context.Context, table string, perm auth.Perm) error
 	return authStatus(auth.Check(ctx, s.d.Auth, table, perm))
 }
 
-// authStatus turns an auth error into its gRPC status.
-func authStatus(err error) error {
-	var denied *auth.DeniedError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &denied):
-		return status.Error(codes.PermissionDenied, denied.Error())
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return status.Error(codes.Unauthenticated, "authentication required")
-	}
-	return err
-}
+// authStatus turns an auth error into its gRPC status (the Flight
+// interceptors' mapping, so every port answers alike).
+func authStatus(err error) error { return flight.AuthStatus(err) }
