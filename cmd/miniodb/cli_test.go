@@ -86,3 +86,31 @@ func writeParquetFile(t *testing.T, path string, rec arrow.RecordBatch) {
 		t.Fatal(err)
 	}
 }
+
+// TestCLIOverTLS runs `miniodb sql` against a TLS-only server: refused
+// without --tls-ca, answered with it.
+func TestCLIOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, "cli-ca")
+	cert, key := ca.issue(t, dir, "server", true)
+	caFile := filepath.Join(dir, "ca.pem")
+	writeFile(t, caFile, string(ca.pem))
+	cfg := filepath.Join(dir, "config.yaml")
+	writeFile(t, cfg, "security:\n  enable_tls: true\n  tls: {cert_file: \""+cert+"\", key_file: \""+key+"\"}\n")
+	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg, "--rest-addr", freeAddr(t))
+	sql := func(extra ...string) (string, error) {
+		cmd := exec.Command(binary, append([]string{"sql", "--addr", s.addr, "--format", "csv"}, append(extra, "SELECT 41 + 1 AS answer")...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := sql(); err == nil {
+		t.Fatalf("plaintext client was answered by a TLS server: %q", out)
+	}
+	out, err := sql("--tls-ca", caFile)
+	if err != nil || !strings.Contains(out, "answer\n42") {
+		t.Fatalf("sql --tls-ca: %v\n%s", err, out)
+	}
+	if out, err := sql("--tls"); err == nil {
+		t.Fatalf("--tls with system roots trusted a private CA: %q", out)
+	}
+}
