@@ -42,7 +42,7 @@ func (s *Service) CreateTable(ctx context.Context, name string, schema *arrow.Sc
 	if s.closed {
 		return false, ErrClosed
 	}
-	if _, ok := s.tables[name]; ok {
+	if s.lookupLocked(name) != nil {
 		if ifNotExists {
 			return false, nil
 		}
@@ -101,10 +101,11 @@ func (s *Service) DropTable(ctx context.Context, name string, ifExists bool) (bo
 		s.mu.Unlock()
 		return false, ErrClosed
 	}
-	if s.tables[name] != ts { // dropped (and maybe re-created) meanwhile
+	if s.tables[ts.name] != ts { // dropped (and maybe re-created) meanwhile
 		s.mu.Unlock()
 		return s.DropTable(ctx, name, ifExists)
 	}
+	name = ts.name // the table's own spelling
 	ts.mu.Lock()
 	removed, err := s.cat.DropTable(ctx, name)
 	if err != nil && !errors.Is(err, catalog.ErrTableNotFound) {

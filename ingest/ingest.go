@@ -100,7 +100,8 @@ func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*
 		s.mu.Unlock()
 		return nil, false, ErrClosed
 	}
-	ts, exists := s.tables[req.Table]
+	ts := s.lookupLocked(req.Table)
+	exists := ts != nil
 	if !exists {
 		defer s.mu.Unlock()
 		if req.IfMissing == FailIfMissing {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,7 +217,22 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) table(name string) *tableState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tables[name]
+	return s.lookupLocked(name)
+}
+
+// lookupLocked finds a table by name ignoring case, as DuckDB resolves
+// identifiers: "Users", "users" and "USERS" are one table, and no two
+// tables may differ only in case (s.mu held).
+func (s *Service) lookupLocked(name string) *tableState {
+	if ts, ok := s.tables[name]; ok {
+		return ts
+	}
+	for n, ts := range s.tables {
+		if strings.EqualFold(n, name) {
+			return ts
+		}
+	}
+	return nil
 }
 
 // TableInfo describes a table for the query side and the APIs.

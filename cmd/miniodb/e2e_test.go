@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestIngestAndQuery(t *testing.T) {
@@ -300,4 +301,33 @@ func TestConcurrentQueriesOnBufferedTable(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestTableNamesIgnoreCase: DuckDB resolves identifiers ignoring case, so
+// "Users", "users" and "USERS" are one table on every path.
+func TestTableNamesIgnoreCase(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	c := s.client()
+	ctx := context.Background()
+	b := idBatch(0, 4)
+	defer b.Release()
+	if _, err := ingestRecs(ctx, c, "Users", modeCreate, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestRecs(ctx, c, "USERS", modeAppend, b); err != nil {
+		t.Fatalf("append through another spelling: %v", err)
+	}
+	_, err := ingestRecs(ctx, c, "users", modeCreate, b)
+	wantCode(t, err, codes.AlreadyExists, "users")
+	if got := queryInts(t, c, "SELECT count(*) FROM users")[0]; got != 8 {
+		t.Fatalf("users has %d rows, want 8", got)
+	}
+	if _, err := c.ExecuteUpdate(ctx, "CREATE TABLE uSeRs (id BIGINT)"); status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("CREATE TABLE of another spelling: %v, want AlreadyExists", err)
+	}
+	if _, err := c.ExecuteUpdate(ctx, "DROP TABLE USERS"); err != nil {
+		t.Fatalf("DROP TABLE through another spelling: %v", err)
+	}
+	_, _, err = queryAll(ctx, c, "SELECT * FROM Users")
+	wantCode(t, err, codes.NotFound)
 }
