@@ -26,6 +26,16 @@ type ddlEnv struct {
 
 func openDDLEnv(t *testing.T, dir string) *ddlEnv {
 	t.Helper()
+	cat, svc := openService(t, dir, Config{})
+	e := &ddlEnv{t: t, dir: dir, cat: cat, svc: svc}
+	t.Cleanup(e.close)
+	return e
+}
+
+// openService opens a service over a bbolt catalog, a file bucket and a
+// cache in dir, with cfg's hooks, no fsync and no timed flushes.
+func openService(t *testing.T, dir string, cfg Config) (*catalog.Bolt, *Service) {
+	t.Helper()
 	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -38,13 +48,12 @@ func openDDLEnv(t *testing.T, dir string) *ddlEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(context.Background(), Config{WALDir: filepath.Join(dir, "wal"), NoSync: true, FlushInterval: 1 << 40}, cat, bucket, cache, zap.NewNop())
+	cfg.WALDir, cfg.NoSync, cfg.FlushInterval = filepath.Join(dir, "wal"), true, 1<<40
+	svc, err := Open(context.Background(), cfg, cat, bucket, cache, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &ddlEnv{t: t, dir: dir, cat: cat, svc: svc}
-	t.Cleanup(e.close)
-	return e
+	return cat, svc
 }
 
 // crash drops the service without flushing (its WAL stays as written).

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -12,34 +11,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"go.uber.org/zap"
 
 	"github.com/miniodb/miniodb/catalog"
-	"github.com/miniodb/miniodb/objstore"
 )
 
 // openHooked opens a service over a bbolt catalog and a file bucket in a
 // fresh folder, with cfg's policy, observer and overrides.
 func openHooked(t *testing.T, cfg Config) *Service {
 	t.Helper()
-	dir := t.TempDir()
-	cat, err := catalog.OpenBolt(filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := objstore.NewFileBucket(filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := objstore.NewCache(objstore.CacheConfig{Dir: filepath.Join(dir, "cache")}, bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.WALDir, cfg.NoSync, cfg.FlushInterval = filepath.Join(dir, "wal"), true, 1<<40
-	svc, err := Open(context.Background(), cfg, cat, bucket, cache, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat, svc := openService(t, t.TempDir(), cfg)
 	t.Cleanup(func() {
 		svc.Close(context.Background())
 		cat.Close()

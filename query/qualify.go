@@ -3,10 +3,7 @@ package query
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
-
-	bindings "github.com/duckdb/duckdb-go-bindings"
 )
 
 // Tools qualify table names with the catalog and schema the service
@@ -64,18 +61,5 @@ func stripOurs(v any) bool {
 
 // deserialize prints a serialized statement back to SQL with DuckDB.
 func (s *session) deserialize(js string) (string, error) {
-	var stmt bindings.PreparedStatement
-	defer bindings.DestroyPrepare(&stmt)
-	if bindings.Prepare(s.conn, "SELECT json_deserialize_sql($1::JSON)", &stmt) == bindings.StateError {
-		return "", fmt.Errorf("%w: prepare printer call: %s", ErrInternal, bindings.PrepareError(stmt))
-	}
-	if bindings.BindVarchar(stmt, 1, js) == bindings.StateError {
-		return "", fmt.Errorf("%w: bind statement tree", ErrInternal)
-	}
-	var res bindings.Result
-	defer bindings.DestroyResult(&res)
-	if bindings.ExecutePrepared(stmt, &res) == bindings.StateError {
-		return "", classify(bindings.ResultErrorType(&res), bindings.ResultError(&res))
-	}
-	return firstString(&res)
+	return s.callString("SELECT json_deserialize_sql($1::JSON)", js, "printer")
 }

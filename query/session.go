@@ -143,13 +143,19 @@ func analyzeJSON(js string) (*sandbox.Analysis, error) {
 }
 
 func (s *session) serialize(sql string) (string, error) {
+	return s.callString("SELECT json_serialize_sql($1::VARCHAR)", sql, "parser")
+}
+
+// callString runs a one-parameter statement that returns one VARCHAR, such
+// as DuckDB's SQL (de)serializer, with arg bound as text.
+func (s *session) callString(call, arg, what string) (string, error) {
 	var stmt bindings.PreparedStatement
 	defer bindings.DestroyPrepare(&stmt)
-	if bindings.Prepare(s.conn, "SELECT json_serialize_sql($1::VARCHAR)", &stmt) == bindings.StateError {
-		return "", fmt.Errorf("%w: prepare parser call: %s", ErrInternal, bindings.PrepareError(stmt))
+	if bindings.Prepare(s.conn, call, &stmt) == bindings.StateError {
+		return "", fmt.Errorf("%w: prepare %s call: %s", ErrInternal, what, bindings.PrepareError(stmt))
 	}
-	if bindings.BindVarchar(stmt, 1, sql) == bindings.StateError {
-		return "", fmt.Errorf("%w: bind statement text", ErrInternal)
+	if bindings.BindVarchar(stmt, 1, arg) == bindings.StateError {
+		return "", fmt.Errorf("%w: bind %s argument", ErrInternal, what)
 	}
 	var res bindings.Result
 	defer bindings.DestroyResult(&res)
