@@ -45,7 +45,9 @@ $(MINIO_BIN):
 test: $(VENV)/.stamp deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	MINIODB_PYTHON=$(PYTHON) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+	@mkdir -p .cache
+	MINIODB_PYTHON=$(PYTHON) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./... 2>&1 | tee .cache/go-test.log; \
+	  rc=$${PIPESTATUS[0]}; if [ $$rc -ne 0 ]; then .ci/go-test-failures .cache/go-test.log; fi; exit $$rc
 	$(MAKE) --no-print-directory fuzz FUZZ_TARGETS="$(FUZZ_BRIEF)" FUZZTIME=3s
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-java

@@ -39,7 +39,7 @@ func startAPIServer(t *testing.T, dataDir string, args ...string) *apiServer {
 	t.Helper()
 	rest := freeAddr(t)
 	s := &apiServer{server: startServer(t, dataDir, append([]string{"--rest-addr", rest}, args...)...), rest: rest}
-	conn, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(s.addr, bounded(grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +19,7 @@ func TestCLILoadAndSQL(t *testing.T) {
 	writeFile(t, csvPath, "id,name,score,joined\n1,ann,9.5,2024-01-02\n2,bob,7.25,2024-02-03\n3,cy,,2024-03-04\n")
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(binary, append(args, "--addr", s.addr)...)
+		cmd := cliCommand(t, binary, append(args, "--addr", s.addr)...)
 		cmd.Env = os.Environ()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -61,7 +60,7 @@ func TestCLILoadAndSQL(t *testing.T) {
 		t.Fatalf("arrow output does not start with an IPC continuation marker: %q", out[:min(16, len(out))])
 	}
 	// Errors come back with the server's message and a non-zero exit.
-	cmd := exec.Command(binary, "sql", "--addr", s.addr, "SELECT * FROM read_csv('/etc/passwd')")
+	cmd := cliCommand(t, binary, "sql", "--addr", s.addr, "SELECT * FROM read_csv('/etc/passwd')")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "read_csv") {
 		t.Fatalf("refused query: err=%v output=%q", err, out)
@@ -99,7 +98,7 @@ func TestCLIOverTLS(t *testing.T) {
 	writeFile(t, cfg, "security:\n  enable_tls: true\n  tls: {cert_file: \""+cert+"\", key_file: \""+key+"\"}\n")
 	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg, "--rest-addr", freeAddr(t))
 	sql := func(extra ...string) (string, error) {
-		cmd := exec.Command(binary, append([]string{"sql", "--addr", s.addr, "--format", "csv"}, append(extra, "SELECT 41 + 1 AS answer")...)...)
+		cmd := cliCommand(t, binary, append([]string{"sql", "--addr", s.addr, "--format", "csv"}, append(extra, "SELECT 41 + 1 AS answer")...)...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

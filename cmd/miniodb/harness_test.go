@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build miniodb:", err)
 		os.Exit(1)
 	}
+	// Every REST call of a test ends: a hung server fails that test.
+	http.DefaultClient.Timeout = 3 * time.Minute
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -104,6 +107,7 @@ func (s *server) start() {
 	s.t.Helper()
 	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr, "--rest-addr", "127.0.0.1:0"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
+	s.cmd.WaitDelay = 10 * time.Second // Wait returns even if something inherited the output pipes
 	s.logs = &syncBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -111,6 +115,11 @@ func (s *server) start() {
 	}
 	s.exited = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.exited) }()
+	if d, ok := s.t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			go dumpNearDeadline(s.t.Name(), s.cmd.Process, s.exited, s.logs, deadline)
+		}
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -118,13 +127,47 @@ func (s *server) start() {
 			s.t.Fatalf("server exited during start-up:\n%s", s.logs)
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
-			c.Close()
+		// The start-up line is printed once the listeners are bound: a
+		// successful dial alone could reach another process that took the
+		// port between freeAddr and our bind.
+		if strings.Contains(s.logs.String(), "serving Flight SQL and OlapService") {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.t.Fatalf("server did not listen on %s within 60s:\n%s", s.addr, s.logs)
+}
+
+// cliCommand is exec.Command for a short-lived program a test runs to
+// completion (`miniodb sql`, `go run`): it is killed if it has not finished
+// within three minutes, so a hang fails the test instead of the whole run.
+func cliCommand(t testing.TB, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// dumpNearDeadline makes a hung test diagnosable: if the process is still
+// running 90 s before the test binary's deadline, it is sent SIGQUIT (the Go
+// runtime then prints every goroutine) and its log is printed, so the
+// server's side of the hang ends up next to the test binary's own dump.
+func dumpNearDeadline(test string, p *os.Process, exited <-chan struct{}, logs *syncBuffer, deadline time.Time) {
+	timer := time.NewTimer(time.Until(deadline) - 90*time.Second)
+	defer timer.Stop()
+	select {
+	case <-exited:
+		return
+	case <-timer.C:
+	}
+	p.Signal(syscall.SIGQUIT)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+	}
+	fmt.Fprintf(os.Stderr, "\n%s: server still running near the test deadline; its log and goroutines:\n%s\n",
+		test, tail(logs.String(), 60000))
 }
 
 // kill SIGKILLs the process (no flush, no drain) and waits for it.
@@ -176,14 +219,58 @@ func (s *server) rssKiB() (cur, peak int64) {
 
 func (s *server) client() *flightsql.Client {
 	s.t.Helper()
-	c, err := flightsql.NewClient(s.addr, nil, nil,
+	c, err := flightsql.NewClient(s.addr, nil, nil, bounded(
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// callBound caps every test call that has no deadline of its own, so a hung
+// server fails the test with DeadlineExceeded instead of hanging it.
+const callBound = 5 * time.Minute
+
+func bounded(opts ...grpc.DialOption) []grpc.DialOption {
+	return append(opts, grpc.WithChainUnaryInterceptor(boundedUnary), grpc.WithChainStreamInterceptor(boundedStream))
+}
+
+func boundedUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callBound)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func boundedStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if _, ok := ctx.Deadline(); ok {
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	ctx, cancel := context.WithTimeout(ctx, callBound)
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &cancelOnEnd{ClientStream: cs, cancel: cancel}, nil
+}
+
+// cancelOnEnd releases a stream's deadline timer once the stream has ended.
+type cancelOnEnd struct {
+	grpc.ClientStream
+	cancel context.CancelFunc
+}
+
+func (s *cancelOnEnd) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		s.cancel()
+	}
+	return err
 }
 
 // ingestMode names the TableDefinitionOptions of one ingest.

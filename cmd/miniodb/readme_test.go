@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -65,7 +64,7 @@ func main() {
 	writeFile(t, filepath.Join(dir, "go.mod"), strings.Replace(string(mod), "module github.com/miniodb/miniodb", "module readmeexample", 1))
 	sum, _ := os.ReadFile("../../go.sum")
 	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
-	cmd := exec.Command("go", "run", ".")
+	cmd := cliCommand(t, "go", "run", ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
 	out, err := cmd.CombinedOutput()

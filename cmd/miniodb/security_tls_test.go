@@ -89,7 +89,7 @@ func (ca *testCA) pool() *x509.CertPool {
 // trusts the server's CA and, for mTLS, presents a client certificate.
 func tlsClient(t *testing.T, addr string, cfg *tls.Config) *flightsql.Client {
 	t.Helper()
-	c, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	c, err := flightsql.NewClient(addr, nil, nil, bounded(grpc.WithTransportCredentials(credentials.NewTLS(cfg)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestSecurityTLSAndReload(t *testing.T) {
 	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.pool()})); err != nil {
 		t.Fatalf("TLS query: %v", err)
 	}
-	plain, err := flightsql.NewClient(s.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	plain, err := flightsql.NewClient(s.addr, nil, nil, bounded(grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
