@@ -158,6 +158,49 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		_, err = c.ReplaceFiles(ctx, "nope", nil, nil)
 		wantErr(t, err, ErrTableNotFound)
 	})
+	t.Run("membership_leases", func(t *testing.T) {
+		c := newCatalog(t)
+		m, ok := c.(Membership)
+		if !ok {
+			t.Fatalf("%T does not implement Membership", c)
+		}
+		v0, err := c.Version(ctx)
+		mustOK(t, err)
+		started := time.Unix(1700000000, 0).UTC()
+		b := Node{ID: "node-b", Addr: "10.0.0.2:8080", RESTAddr: "10.0.0.2:8081", Version: "v1", StartedAt: started}
+		a := Node{ID: "node-a", Addr: "10.0.0.1:8080", StartedAt: started}
+		mustOK(t, m.Heartbeat(ctx, b, time.Minute))
+		mustOK(t, m.Heartbeat(ctx, a, 700*time.Millisecond))
+		nodes, err := m.Nodes(ctx)
+		mustOK(t, err)
+		if len(nodes) != 2 || nodes[0].ID != "node-a" || nodes[1].ID != "node-b" ||
+			nodes[0].State != NodeUp || nodes[1].State != NodeUp ||
+			nodes[1].Addr != b.Addr || nodes[1].RESTAddr != b.RESTAddr || nodes[1].Version != "v1" || !nodes[1].StartedAt.Equal(started) {
+			t.Fatalf("Nodes = %+v", nodes)
+		}
+		b.Draining = true
+		mustOK(t, m.Heartbeat(ctx, b, time.Minute))
+		time.Sleep(900 * time.Millisecond) // node-a's lease runs out
+		nodes, err = m.Nodes(ctx)
+		mustOK(t, err)
+		if len(nodes) != 2 || nodes[0].State != NodeDown || nodes[1].State != NodeDraining {
+			t.Fatalf("after node-a's lease expired and node-b drains: %+v", nodes)
+		}
+		mustOK(t, m.Heartbeat(ctx, a, time.Minute)) // back
+		mustOK(t, m.Leave(ctx, "node-b"))
+		mustOK(t, m.Leave(ctx, "never-was"))
+		nodes, err = m.Nodes(ctx)
+		mustOK(t, err)
+		if len(nodes) != 1 || nodes[0].ID != "node-a" || nodes[0].State != NodeUp {
+			t.Fatalf("after node-a renewed and node-b left: %+v", nodes)
+		}
+		wantErr(t, m.Heartbeat(ctx, Node{ID: "bad id", Addr: "x:1"}, time.Minute), ErrBadNode)
+		wantErr(t, m.Heartbeat(ctx, Node{ID: "no-addr"}, time.Minute), ErrBadNode)
+		wantErr(t, m.Heartbeat(ctx, a, 0), ErrBadNode)
+		if v, _ := c.Version(ctx); v != v0 {
+			t.Fatalf("membership changed the catalog version from %d to %d", v0, v)
+		}
+	})
 }
 
 func names(ts []Table) []string {

@@ -22,7 +22,8 @@ var (
 
 // Bolt is the embedded single-node catalog, one bbolt file.
 type Bolt struct {
-	db *bolt.DB
+	db      *bolt.DB
+	members boltMembers
 }
 
 // OpenBolt opens (creating if needed) the catalog file at path.

@@ -36,6 +36,8 @@
 //	miniodb:{<ns>}:version        STRING  INCR by every change
 //	miniodb:{<ns>}:tables         HASH    <table> -> JSON tableRecord
 //	miniodb:{<ns>}:files:<table>  HASH    <object key> -> JSON File
+//	miniodb:{<ns>}:nodes          HASH    <node id> -> JSON Node (membership)
+//	miniodb:{<ns>}:leases         ZSET    <node id> scored by lease expiry, Unix ms
 //
 //	   WATCH id version ──► GET id, version ──► read ──► MULTI
 //	        writes … INCR version ──► EXEC   (nil: lost a race, retry)
@@ -44,6 +46,17 @@
 // backoff; reads are MULTI/EXEC snapshots. A missing key reads as redis.Nil
 // and becomes ErrTableNotFound. Redis runs as standalone, sentinel or
 // cluster (go-redis UniversalClient), chosen by redis.mode.
+//
+// # Membership
+//
+// Both backends also implement Membership, the node registry of a cluster
+// (members.go): a node renews a lease with Heartbeat; a node whose lease has
+// expired is listed as down until it returns or Leave removes it. Redis
+// measures leases with its own clock (TIME inside a Lua script, which also
+// checks the catalog identity), so node clocks may disagree. Membership is
+// not part of the data's description: it bumps no version and no metadata
+// backup contains it. A bbolt file belongs to one process, so the embedded
+// catalog's registry is that process's memory.
 //
 // # Identity
 //

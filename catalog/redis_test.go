@@ -225,9 +225,11 @@ func TestRedisKeyLayout(t *testing.T) {
 	c := openRedis(t, RedisConfig{Addr: srv.Addr, Namespace: "prod"})
 	mustOK(t, c.CreateTable(ctx, Table{Name: "events", Schema: testSchema}))
 	mustOK(t, c.CommitFlush(ctx, "events", []File{{Key: "tables/events/x.parquet", Table: "events"}}, 1))
+	mustOK(t, c.Heartbeat(ctx, Node{ID: "n1", Addr: "127.0.0.1:8080"}, time.Minute))
 	keys := strings.Fields(srv.Do("KEYS", "*"))
 	sort.Strings(keys)
-	want := []string{"miniodb:{prod}:files:events", "miniodb:{prod}:id", "miniodb:{prod}:tables", "miniodb:{prod}:version"}
+	want := []string{"miniodb:{prod}:files:events", "miniodb:{prod}:id", "miniodb:{prod}:leases", "miniodb:{prod}:nodes",
+		"miniodb:{prod}:tables", "miniodb:{prod}:version"}
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Fatalf("keys = %v, want %v", keys, want)
 	}
