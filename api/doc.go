@@ -69,7 +69,8 @@
 // Backup and recovery by id (TriggerBackup's id, RecoverData's id_range),
 // and data backup on a node without a backup endpoint, answer
 // Unimplemented (HTTP 501); they never pretend to succeed.
-// GetNodes lists this node only until cluster membership exists.
+// GetNodes (REST /v1/nodes) lists the cluster's node registry
+// (shard.Members): every node with its lease state.
 //
 // # Observability
 //

@@ -100,6 +100,15 @@ type Deps struct {
 	// Auth, when set, authorizes each table a call touches (auth.go);
 	// nil: no checks.
 	Auth *auth.Authenticator
+	// Members lists the cluster's nodes (a *shard.Members); nil: this
+	// node alone.
+	Members Members
+}
+
+// Members is the cluster's node registry as last read.
+type Members interface {
+	Nodes() []catalog.Node
+	Self() catalog.Node
 }
 
 // Service is the seed's OlapService and its REST twin over one node's
@@ -318,12 +327,44 @@ func (s *Service) pools() []*olapv1.PoolStatus {
 	return out
 }
 
-// GetNodes lists the cluster's nodes: on a single node, this one.
+// GetNodes lists the cluster's nodes from the registry, live or not.
+// Status is "healthy" for a node whose lease is live ("unhealthy" for
+// this node when its own health checks fail), "draining" for one shutting
+// down and "down" for one whose lease expired; last_seen is the lease's
+// end for other nodes and now for this one.
 func (s *Service) GetNodes(ctx context.Context, _ *olapv1.GetNodesRequest) (*olapv1.GetNodesResponse, error) {
 	h := s.health(ctx)
-	n := &olapv1.NodeInfo{Id: s.cfg.NodeID, Status: h.Status, Type: "ingest,query", Address: s.cfg.GRPCAddr,
+	self := &olapv1.NodeInfo{Id: s.cfg.NodeID, Status: h.Status, Type: "ingest,query", Address: s.cfg.GRPCAddr,
 		RestAddress: s.cfg.RESTAddr, LastSeen: timestamppb.New(s.d.Now())}
-	return &olapv1.GetNodesResponse{Nodes: []*olapv1.NodeInfo{n}, Total: 1}, nil
+	if s.d.Members == nil {
+		return &olapv1.GetNodesResponse{Nodes: []*olapv1.NodeInfo{self}, Total: 1}, nil
+	}
+	me := s.d.Members.Self()
+	self.Id, self.Address, self.RestAddress = me.ID, me.Addr, me.RESTAddr
+	var out []*olapv1.NodeInfo
+	seenSelf := false
+	for _, n := range s.d.Members.Nodes() {
+		info := &olapv1.NodeInfo{Id: n.ID, Type: "ingest,query", Address: n.Addr, RestAddress: n.RESTAddr,
+			LastSeen: timestamppb.New(n.LeaseExpires)}
+		switch n.State {
+		case catalog.NodeUp:
+			info.Status = "healthy"
+		default:
+			info.Status = string(n.State)
+		}
+		if n.ID == me.ID {
+			seenSelf = true
+			if n.State == catalog.NodeUp {
+				info.Status = self.Status
+			}
+			info.LastSeen = self.LastSeen
+		}
+		out = append(out, info)
+	}
+	if !seenSelf {
+		out = append(out, self)
+	}
+	return &olapv1.GetNodesResponse{Nodes: out, Total: int32(len(out))}, nil
 }
 
 // CreateTable creates a table with the row API's columns (id, timestamp;

@@ -42,6 +42,8 @@ type Config struct {
 	// live there instead of under <data_dir>/objects.
 	MinIO  objstore.S3Config `yaml:"minio"`
 	Backup BackupConfig      `yaml:"backup"`
+	// Cluster is how this node appears to the others (cluster.go).
+	Cluster ClusterConfig `yaml:"cluster"`
 	// Security is authentication and authorization (security.go).
 	Security SecurityConfig `yaml:"security"`
 	// Tables holds per-table settings in the seed's layout; the entry
@@ -394,6 +396,12 @@ func (c Config) Validate() error {
 	}
 	if c.Storage.Partitions <= 0 || c.Storage.Partitions > 4096 {
 		return fmt.Errorf("storage.partitions %d must be in 1..4096", c.Storage.Partitions)
+	}
+	if !catalog.ValidNodeID(c.Server.NodeID) {
+		return fmt.Errorf("server.node_id %q: use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)", c.Server.NodeID)
+	}
+	if err := c.Cluster.validate(); err != nil {
+		return err
 	}
 	if c.Buffer.BufferSize <= 0 {
 		return fmt.Errorf("buffer.buffer_size %d must be positive", c.Buffer.BufferSize)

@@ -33,6 +33,7 @@ import (
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/objstore"
 	"github.com/miniodb/miniodb/query"
+	"github.com/miniodb/miniodb/shard"
 )
 
 // maxMessageBytes bounds one gRPC message: 64K-row batches exceed grpc-go's
@@ -105,6 +106,7 @@ type node struct {
 	backups    *backup.Service
 	dataBackup api.DataBackups // nil without a backup endpoint
 	stopBackup func()
+	members    *shard.Members // nil until the node has joined
 }
 
 // healthInterval is how often the gRPC health service re-probes.
@@ -123,6 +125,18 @@ func serve(cfg Config) error {
 	}
 	lis, restLis, err := listen(cfg)
 	if err != nil {
+		n.close(ctx)
+		return err
+	}
+	restAddr := ""
+	if restLis != nil {
+		restAddr = restLis.Addr().String()
+	}
+	if n.members, err = joinCluster(ctx, cfg, n.cat, lis.Addr().String(), restAddr, log); err != nil {
+		lis.Close()
+		if restLis != nil {
+			restLis.Close()
+		}
 		n.close(ctx)
 		return err
 	}
@@ -284,7 +298,7 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 	walDir := filepath.Join(cfg.Server.DataDir, "wal")
 	svc := api.New(apiCfg, api.Deps{
 		Store: n.ingest, Ingest: n.tel.Ingester(n.ingest), Query: runner, Catalog: n.cat, Cache: n.cache,
-		Pools: n.pools, Telemetry: n.tel, Log: n.log, Auth: n.auth, Backups: n.backups, Data: n.dataBackup,
+		Pools: n.pools, Telemetry: n.tel, Log: n.log, Auth: n.auth, Backups: n.backups, Data: n.dataBackup, Members: n.members,
 		Checks: []api.Check{api.CatalogCheck(n.cat), api.BucketCheck(n.bucket),
 			api.DiskCheck(walDir, max(2*cfg.WAL.SegmentSize, 64<<20)), api.QueryCheck(engine)},
 	})
@@ -303,6 +317,13 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 // stop sending.
 func (n *node) drain(timeout time.Duration) {
 	n.stopHealthWatch()
+	if n.members != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := n.members.Drain(ctx); err != nil {
+			n.log.Warn("could not mark this node draining in the cluster", zap.Error(err))
+		}
+		cancel()
+	}
 	if n.health != nil {
 		n.health.Shutdown()
 	}
@@ -354,7 +375,7 @@ func (n *node) close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, n.cat.Close())
+	errs = append(errs, leaveCluster(ctx, n.members), n.cat.Close())
 	err := errors.Join(errs...)
 	if err != nil {
 		n.log.Error("shutdown", zap.Error(err))
