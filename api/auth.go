@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -17,7 +20,10 @@ import (
 // The OlapService shares the gRPC server, and so the authentication
 // interceptors, of Flight SQL (flight.AuthInterceptors). The REST API
 // authenticates in RequireAuth with the same credentials
-// (Authorization: Basic or Bearer), answering 401 with WWW-Authenticate;
+// (Authorization: Basic or Bearer; without a header, an mTLS client
+// certificate named in security.client_certs), answering 401 with
+// WWW-Authenticate, and 429 with Retry-After while a user or client is
+// locked out after failed logins;
 // GET /v1/health and /v1/openapi.json go without, /v1/metadata/* (backup
 // and restore) need the admin role. The Service then checks each table:
 // read to describe it or see it listed, write to write rows, admin to
@@ -36,7 +42,15 @@ func RequireAuth(a *auth.Authenticator, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := a.Authenticate(r.Header.Get("Authorization"))
+		id, err := authenticate(a, r)
+		var throttled *auth.ThrottledError
+		if errors.As(err, &throttled) {
+			secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeError(w, r, status.Errorf(codes.ResourceExhausted,
+				"too many failed logins for this user or from this client; retry after %ds (security.login_lockout)", secs))
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="miniodb", Bearer realm="miniodb"`)
 			writeError(w, r, status.Error(codes.Unauthenticated, "authentication required: send Authorization: Basic or Bearer credentials"))
@@ -51,6 +65,15 @@ func RequireAuth(a *auth.Authenticator, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// authenticate checks the request's Authorization header, or without one
+// the client certificate of an mTLS connection (security.client_certs).
+func authenticate(a *auth.Authenticator, r *http.Request) (*auth.Identity, error) {
+	if hdr := r.Header.Get("Authorization"); strings.TrimSpace(hdr) != "" || r.TLS == nil {
+		return a.AuthenticateFrom(hdr, r.RemoteAddr)
+	}
+	return a.Certificate(r.TLS.VerifiedChains)
 }
 
 // allow checks perm on table for the caller (Deps.Auth nil: allowed).

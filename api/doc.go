@@ -33,11 +33,14 @@
 // {code, message, status}: code is the gRPC code (as grpc-gateway writes
 // it), status its name, and the HTTP status is grpc-gateway's mapping of the
 // code; unknown paths answer 404, wrong methods 405, bodies over
-// server.max_request_bytes 413, an unsatisfiable Accept 406. POST /v1/query
+// server.max_request_bytes 413, an unsatisfiable Accept 406, a result
+// over query.max_result_rows/max_result_bytes 413 (RESOURCE_EXHAUSTED). POST /v1/query
 // streams: JSON {"columns", "rows", "row_count"} (with an "error" member if
 // the query fails after rows were sent), or with
 // Accept: application/vnd.apache.arrow.stream an Arrow IPC stream that is
-// cut short, without its end marker, if the query fails midway.
+// cut short, without its end marker, if the query fails midway. A client
+// that takes no write of the answer for server.stream_idle_timeout has it
+// cut short too (Config.StreamIdleTimeout), freeing the query.
 //
 // # Tables
 //

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/miniodb/miniodb/flight"
+	"github.com/miniodb/miniodb/query"
 )
 
 // errUnimplementedBackup is what the backup and recovery calls answer until
@@ -79,6 +80,9 @@ func restStatus(err error) (int, codes.Code, string) {
 	if errors.As(err, &tooBig) {
 		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
 			fmt.Sprintf("request body exceeds the limit of %d bytes (server.max_request_bytes)", tooBig.Limit)
+	}
+	if errors.Is(err, query.ErrResultTooLarge) {
+		return http.StatusRequestEntityTooLarge, codes.ResourceExhausted, err.Error()
 	}
 	st := status.Convert(toStatus(err))
 	return httpStatus(st.Code()), st.Code(), st.Message()

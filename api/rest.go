@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"go.uber.org/zap"
@@ -282,7 +283,7 @@ func (s *Service) restQuery(w http.ResponseWriter, r *http.Request) error {
 	defer st.Close()
 	more := st.Next()
 	if !more && st.Err() != nil {
-		return toStatus(st.Err())
+		return st.Err() // NOTE: writeError maps it (a result cap is 413, not 429)
 	}
 	if asArrow {
 		return s.streamArrow(w, r, st, more)
@@ -325,7 +326,9 @@ func (s *Service) streamJSON(w http.ResponseWriter, r *http.Request, st Stream, 
 	w.Write(append(head, `],"rows":[`...))
 	rows := newJSONRows(w, st.Schema())
 	rc := http.NewResponseController(w)
+	defer s.idleWrites(rc)()
 	for ; more; more = st.Next() {
+		s.writeDeadline(rc)
 		if err := rows.write(st.RecordBatch()); err != nil {
 			s.d.Log.Info("query result not delivered", zap.String("request_id", RequestID(r.Context())), zap.Error(err))
 			return nil
@@ -350,7 +353,9 @@ func (s *Service) streamArrow(w http.ResponseWriter, r *http.Request, st Stream,
 	w.WriteHeader(http.StatusOK)
 	iw := ipc.NewWriter(w, ipc.WithSchema(st.Schema()), ipc.WithAllocator(s.d.Mem))
 	rc := http.NewResponseController(w)
+	defer s.idleWrites(rc)()
 	for ; more; more = st.Next() {
+		s.writeDeadline(rc)
 		if err := iw.Write(st.RecordBatch()); err != nil {
 			s.d.Log.Info("query result not delivered", zap.String("request_id", RequestID(r.Context())), zap.Error(err))
 			return nil
@@ -369,4 +374,22 @@ func (s *Service) streamArrow(w http.ResponseWriter, r *http.Request, st Stream,
 		s.d.Log.Info("query result not delivered", zap.String("request_id", RequestID(r.Context())), zap.Error(err))
 	}
 	return nil
+}
+
+// writeDeadline gives the next batch's write server.stream_idle_timeout:
+// a client that stops reading fails the write, and the query ends.
+func (s *Service) writeDeadline(rc *http.ResponseController) {
+	if s.cfg.StreamIdleTimeout > 0 {
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamIdleTimeout))
+	}
+}
+
+// idleWrites returns what clears the write deadline after the answer, so
+// it does not outlive the request on a kept-alive connection.
+func (s *Service) idleWrites(rc *http.ResponseController) func() {
+	return func() {
+		if s.cfg.StreamIdleTimeout > 0 {
+			rc.SetWriteDeadline(time.Time{})
+		}
+	}
 }

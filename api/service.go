@@ -63,6 +63,9 @@ type Config struct {
 	MetricsPath string
 	// HealthTimeout bounds each component's health probe; default 5s.
 	HealthTimeout time.Duration
+	// StreamIdleTimeout ends a REST query answer whose client has not
+	// taken one batch's write for this long; 0: never.
+	StreamIdleTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {

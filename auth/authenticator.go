@@ -15,8 +15,11 @@ import (
 )
 
 // Authenticator turns credentials into identities and issues tokens. It is
-// immutable after New and safe for concurrent use.
+// immutable after New, but for the failed-login counts, and safe for
+// concurrent use.
 type Authenticator struct {
+	lock   *lockout             // nil: login_lockout off
+	certs  map[string]*Identity // client certificate name -> identity
 	cfg    Config
 	users  map[string]user
 	keys   map[[sha256.Size]byte]*Identity
@@ -34,7 +37,8 @@ type user struct {
 // New builds an Authenticator from cfg (its Mode is not consulted).
 func New(cfg Config) (*Authenticator, error) {
 	cfg.setDefaults()
-	a := &Authenticator{cfg: cfg, users: map[string]user{}, keys: map[[sha256.Size]byte]*Identity{}, now: time.Now}
+	a := &Authenticator{cfg: cfg, users: map[string]user{}, keys: map[[sha256.Size]byte]*Identity{}, now: time.Now,
+		lock: newLockout(cfg.Lockout), certs: map[string]*Identity{}}
 	for i, u := range cfg.Users {
 		if u.Name == "" {
 			return nil, fmt.Errorf("security.users[%d]: name is required", i)
@@ -62,6 +66,9 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 		a.keys[[sha256.Size]byte(sum)] = id
 	}
+	if err := a.certIdentities(cfg.ClientCerts); err != nil {
+		return nil, err
+	}
 	a.secret = []byte(cfg.JWTSecret)
 	if len(a.secret) == 0 {
 		a.secret = make([]byte, 32)
@@ -87,8 +94,38 @@ func New(cfg Config) (*Authenticator, error) {
 }
 
 // Authenticate checks an Authorization header value: "Basic ..." or
-// "Bearer ...". Any failure is ErrUnauthenticated.
+// "Bearer ...". Any failure is ErrUnauthenticated. It is
+// AuthenticateFrom with an unknown client.
 func (a *Authenticator) Authenticate(header string) (*Identity, error) {
+	return a.AuthenticateFrom(header, "")
+}
+
+// AuthenticateFrom checks an Authorization header value sent from client
+// (host:port or host; "": unknown). Failed Basic logins count against the
+// user name and the client host (Config.Lockout); while either is locked,
+// its Basic logins are refused with a *ThrottledError (which is also
+// ErrUnauthenticated) before any password is checked. Bearer tokens are
+// not counted: API keys and signed tokens cannot be guessed.
+func (a *Authenticator) AuthenticateFrom(header, client string) (*Identity, error) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
+	if !strings.EqualFold(scheme, "Basic") || a.lock == nil {
+		return a.authenticate(header)
+	}
+	name, _, _ := decodeBasic(strings.TrimLeft(cred, " "))
+	now := a.now()
+	if err := a.lock.check(name, client, now); err != nil {
+		return nil, err
+	}
+	id, err := a.authenticate(header)
+	if err != nil {
+		a.lock.failed(name, client, now)
+		return nil, err
+	}
+	a.lock.succeeded(name)
+	return id, nil
+}
+
+func (a *Authenticator) authenticate(header string) (*Identity, error) {
 	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
 	cred = strings.TrimLeft(cred, " ")
 	switch {

@@ -34,6 +34,10 @@ type Config struct {
 	ClockSkew time.Duration `yaml:"clock_skew"`
 	Users     []UserConfig  `yaml:"users"`
 	APIKeys   []KeyConfig   `yaml:"api_keys"`
+	// ClientCerts map client certificates (mTLS) to identities (cert.go).
+	ClientCerts []CertConfig `yaml:"client_certs"`
+	// Lockout slows password guessing (lockout.go); on by default.
+	Lockout LockoutConfig `yaml:"login_lockout"`
 }
 
 // UserConfig is a user who logs in with a password.
@@ -68,16 +72,16 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	switch strings.ToLower(c.Mode) {
 	case "", ModeNone:
-		if len(c.Users) > 0 || len(c.APIKeys) > 0 || c.JWTSecret != "" || c.JWKSFile != "" {
-			return errors.New("security: users, api_keys, jwt_secret and jwks_file take effect only with security.mode auth")
+		if len(c.Users) > 0 || len(c.APIKeys) > 0 || c.JWTSecret != "" || c.JWKSFile != "" || len(c.ClientCerts) > 0 {
+			return errors.New("security: users, api_keys, client_certs, jwt_secret and jwks_file take effect only with security.mode auth")
 		}
 		return nil
 	case ModeAuth:
 	default:
 		return fmt.Errorf("security.mode %q: want none or auth", c.Mode)
 	}
-	if len(c.Users) == 0 && len(c.APIKeys) == 0 && c.JWTSecret == "" && c.JWKSFile == "" {
-		return errors.New("security.mode auth needs users, api_keys, jwt_secret or jwks_file")
+	if len(c.Users) == 0 && len(c.APIKeys) == 0 && c.JWTSecret == "" && c.JWKSFile == "" && len(c.ClientCerts) == 0 {
+		return errors.New("security.mode auth needs users, api_keys, client_certs, jwt_secret or jwks_file")
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		return errors.New("security.jwt_secret must be at least 32 bytes")

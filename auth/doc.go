@@ -17,6 +17,14 @@
 //	Authorization: Bearer <api key>               api_keys: key_sha256 = hex SHA-256 of the key
 //	Authorization: Bearer <JWT>                   HS256 (jwt_secret) or RS256/ES256 (jwks_file)
 //
+//	(no header) + mTLS client certificate         client_certs: its CN or a SAN (DNS, email,
+//	                                              URI) names a user / API key, or roles+grants
+//
+// A client certificate is only consulted when a call carries no
+// Authorization header (credentials win), and only its verified chain,
+// which the TLS layer checked against security.tls.client_ca_file
+// (Certificate, cert.go). An unmapped certificate still needs credentials.
+//
 // API keys are long random strings, so a fast hash suffices and keeps the
 // per-call cost low; passwords are slow-hashed and so are checked only at
 // the handshake (or per REST call with Basic). Unknown users cost the same
@@ -47,6 +55,19 @@
 // A refusal names the table the caller asked for and nothing else; a
 // caller without any permission on a table cannot tell whether it exists,
 // because the check comes before any lookup.
+//
+// # Failed logins
+//
+// Password guessing is slowed by a lockout (lockout.go, Config.Lockout,
+// on by default): LockoutConfig.MaxFailures failed Basic logins of one
+// user name in a row lock that name, ClientMaxFailures failed Basic logins
+// from one client host lock that host, first for Lockout and then twice as
+// long per further failure, up to MaxLockout. While locked, a login is
+// refused before its password is checked (so with the right password
+// too) with a ThrottledError: RESOURCE_EXHAUSTED with retry-after over
+// gRPC, 429 with Retry-After over REST. Other users, and other hosts, log
+// in as before; a success clears the user name's count, not the host's.
+// Bearer tokens are not counted: they cannot be guessed.
 //
 // # Quotas per identity
 //

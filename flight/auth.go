@@ -2,13 +2,18 @@ package flight
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 
 	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/miniodb/miniodb/auth"
@@ -42,9 +47,9 @@ func AuthInterceptors(a *auth.Authenticator) (grpc.UnaryServerInterceptor, grpc.
 		if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
 			return ctx, nil
 		}
-		id, err := a.Authenticate(authHeader(ctx))
+		id, err := authenticate(ctx, a, authHeader(ctx))
 		if err != nil {
-			return nil, status.Error(codes.Unauthenticated, "authentication required: send authorization: Basic or Bearer credentials")
+			return nil, loginStatus(ctx, err, "authentication required: send authorization: Basic or Bearer credentials, or a mapped client certificate")
 		}
 		ctx = auth.NewContext(ctx, id)
 		if op, ok := adminMethods[method]; ok {
@@ -66,16 +71,16 @@ func AuthInterceptors(a *auth.Authenticator) (grpc.UnaryServerInterceptor, grpc.
 }
 
 // handshake authenticates the Flight Handshake and returns a bearer token
-// in the response headers: a JWT issued for Basic credentials, the same
-// bearer token for a bearer token.
+// in the response headers: a JWT issued for Basic credentials or a client
+// certificate, the same bearer token for a bearer token.
 func handshake(a *auth.Authenticator, srv any, ss grpc.ServerStream, h grpc.StreamHandler) error {
 	hdr := authHeader(ss.Context())
-	id, err := a.Authenticate(hdr)
+	id, err := authenticate(ss.Context(), a, hdr)
 	if err != nil {
-		return status.Error(codes.Unauthenticated, "authentication failed")
+		return loginStatus(ss.Context(), err, "authentication failed")
 	}
 	token := strings.TrimSpace(hdr)
-	if scheme, _, _ := strings.Cut(token, " "); strings.EqualFold(scheme, "Basic") {
+	if scheme, _, _ := strings.Cut(token, " "); token == "" || strings.EqualFold(scheme, "Basic") {
 		tok, err := a.Issue(id)
 		if err != nil {
 			return status.Error(codes.Internal, "issue token")
@@ -86,6 +91,42 @@ func handshake(a *auth.Authenticator, srv any, ss grpc.ServerStream, h grpc.Stre
 		return err
 	}
 	return h(srv, ss)
+}
+
+// loginStatus is UNAUTHENTICATED with msg, or RESOURCE_EXHAUSTED with a
+// retry-after header (seconds) while the user or client is locked out
+// after failed logins (security.login_lockout).
+func loginStatus(ctx context.Context, err error, msg string) error {
+	var throttled *auth.ThrottledError
+	if !errors.As(err, &throttled) {
+		return status.Error(codes.Unauthenticated, msg)
+	}
+	secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
+	grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
+	return status.Errorf(codes.ResourceExhausted, "too many failed logins for this user or from this client; retry after %ds (security.login_lockout)", secs)
+}
+
+// authenticate checks the call's credentials: the authorization header
+// when there is one, else the client certificate of an mTLS connection
+// (security.client_certs).
+func authenticate(ctx context.Context, a *auth.Authenticator, hdr string) (*auth.Identity, error) {
+	if strings.TrimSpace(hdr) != "" {
+		return a.AuthenticateFrom(hdr, peerAddr(ctx))
+	}
+	var chains [][]*x509.Certificate
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			chains = ti.State.VerifiedChains
+		}
+	}
+	return a.Certificate(chains)
+}
+
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
 }
 
 func authHeader(ctx context.Context) string {

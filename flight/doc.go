@@ -50,13 +50,27 @@
 // # Authentication and authorization
 //
 // With security.mode auth, AuthInterceptors (auth.go) authenticate every
-// gRPC call of the node (Flight SQL and the OlapService) and answer the
-// Flight Handshake's Basic credentials with a bearer JWT; Config.Auth
+// gRPC call of the node (Flight SQL and the OlapService) by its
+// authorization header or, without one, its mTLS client certificate
+// (security.client_certs), and answer the Flight Handshake's Basic
+// credentials (or certificate) with a bearer JWT; failed Basic logins
+// lock the user or client host for a while (RESOURCE_EXHAUSTED with
+// retry-after, security.login_lockout); Config.Auth
 // wraps the Ingester and Querier so that every ingest, DDL and statement
 // is checked against the caller's grants (package auth) before anything
 // is looked up, tickets again when fetched, and GetTables lists only
 // readable tables. RateLimitInterceptors (auth_ratelimit.go) throttle per
 // user or key.
+//
+// # Hostile clients
+//
+// A message over the server's receive limit (server.max_message_bytes) is
+// refused by grpc-go with RESOURCE_EXHAUSTED before it is decoded. A DoGet
+// client that stops reading blocks its stream's sends on HTTP/2 flow
+// control: its own deadline ends the stream (and the query, which frees
+// its DuckDB connection and query slots), and StallGuard (stall.go) closes
+// the connection of a client whose stream has not taken a message for
+// server.stream_idle_timeout. Tests run under goleak.
 //
 // # Endpoints
 //

@@ -36,6 +36,22 @@
 // auto-install or auto-load, and a locked configuration, so a statement that
 // slipped past the check still cannot read the host's files.
 //
+// # Limits
+//
+// Config.MaxResultRows and MaxResultBytes cap what one stream hands out
+// (rows, and the size of the batches' Arrow buffers); the batch that would
+// cross a cap is not delivered and the stream ends with ErrResultTooLarge
+// (also ErrResources), naming the cap and its config key (limits.go).
+//
+// Memory: DuckDB 1.5 scopes memory_limit and max_temp_directory_size
+// GLOBAL (duckdb_settings() lists no per-connection memory setting), so
+// the honest bound is per node: Config.MemoryLimit is what all running
+// queries share and Config.MaxTempSize bounds what they spill, both set
+// before lock_configuration, so no statement can raise them. A query that
+// needs more fails with ErrResources, its message naming both settings,
+// and the node keeps serving; Config.MaxConcurrent bounds how many queries
+// share the memory at once.
+//
 // # Statements other than SELECT
 //
 // Prepare classifies a statement (statement.go). DuckDB's parser decides

@@ -21,6 +21,14 @@ type Config struct {
 	Threads       int    // default: number of CPUs
 	MemoryLimit   string // DuckDB syntax such as "4GB"; default: DuckDB's (80% of RAM)
 	MaxConcurrent int    // queries running at once; default 2 × CPUs
+	// MaxTempSize bounds what DuckDB may spill to TempDir, in DuckDB
+	// syntax ("10GB", "0B": no spilling); default: DuckDB's (the disk's
+	// free space). Like MemoryLimit it is database-wide (doc.go, Limits).
+	MaxTempSize string
+	// MaxResultRows and MaxResultBytes cap one query's result (0: no
+	// cap); a stream that would exceed one ends with ErrResultTooLarge.
+	MaxResultRows  int64
+	MaxResultBytes int64
 }
 
 // Source gives the engine a consistent snapshot of one table, and a
@@ -98,6 +106,9 @@ func (e *Engine) lockDown() error {
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))
+	}
+	if e.cfg.MaxTempSize != "" {
+		settings = append(settings, "SET max_temp_directory_size = "+quoteString(e.cfg.MaxTempSize))
 	}
 	settings = append(settings, "SET lock_configuration = true")
 	for _, s := range settings {

@@ -73,6 +73,7 @@ type Stream struct {
 	cur    arrow.RecordBatch
 	err    error
 	closed bool
+	cap    resultCap
 }
 
 // execute prepares and starts the statement as a streaming result, bound
@@ -85,12 +86,13 @@ func (s *session) execute(ctx context.Context, sql string, params arrow.RecordBa
 	if params != nil {
 		params.Retain() // the stream binds its later rows after the caller returns
 	}
-	st := &Stream{s: s, ctx: ctx, stmt: stmt, params: params}
+	st := &Stream{s: s, ctx: ctx, stmt: stmt, params: params,
+		cap: resultCap{maxRows: s.e.cfg.MaxResultRows, maxBytes: s.e.cfg.MaxResultBytes}}
 	if err := st.start(); err != nil {
 		bindings.DestroyPrepare(&st.stmt)
 		bindings.DestroyResult(&st.res)
 		st.releaseParams()
-		return nil, err
+		return nil, s.e.memoryError(err)
 	}
 	st.schema = st.rd.schema
 	if params != nil {
@@ -172,8 +174,23 @@ func (st *Stream) Next() bool {
 			st.cur, st.err = conformTo(rec, st.schema)
 			rec.Release()
 		}
-		if st.cur != nil || st.err != nil || !st.nextParams() {
-			return st.cur != nil
+		if st.cur != nil && st.err == nil {
+			st.err = st.cap.add(st.cur)
+		}
+		if st.err != nil {
+			st.err = st.s.e.memoryError(st.err)
+			if st.cur != nil {
+				st.cur.Release()
+				st.cur = nil
+			}
+			return false
+		}
+		if st.cur != nil {
+			return true
+		}
+		if !st.nextParams() {
+			st.err = st.s.e.memoryError(st.err)
+			return false
 		}
 	}
 }

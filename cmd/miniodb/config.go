@@ -89,6 +89,13 @@ type ServerConfig struct {
 	RESTPort string `yaml:"rest_port"`
 	// MaxRequestBytes bounds one REST body or OlapService request.
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// MaxMessageBytes bounds one gRPC message either way (a DoPut batch);
+	// a larger one is refused with RESOURCE_EXHAUSTED.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// StreamIdleTimeout ends a result stream whose client has not taken a
+	// message (gRPC) or a write (REST) for this long; 0: never
+	// (flight.StallGuard).
+	StreamIdleTimeout time.Duration `yaml:"stream_idle_timeout"`
 }
 
 // TableManagementConfig is the seed's table_management section, enforced
@@ -160,6 +167,16 @@ type QueryConfig struct {
 	// MaxConcurrentPerUser bounds the queries one authenticated user or
 	// API key runs at once; more wait in line. 0: no bound.
 	MaxConcurrentPerUser int `yaml:"max_concurrent_per_user"`
+	// MaxTempDirectorySize bounds DuckDB's spill files ("10GB"; "0B": no
+	// spilling, a query beyond memory_limit fails). Empty: the disk's free
+	// space. memory_limit and this are database-wide in DuckDB 1.5: all
+	// running queries share them (query/doc.go, Limits).
+	MaxTempDirectorySize string `yaml:"max_temp_directory_size"`
+	// MaxResultRows and MaxResultBytes cap what one query streams (Flight
+	// SQL DoGet, REST, OlapService); beyond them the stream ends with
+	// RESOURCE_EXHAUSTED (HTTP 413). 0: no cap (the default).
+	MaxResultRows  int64 `yaml:"max_result_rows"`
+	MaxResultBytes int64 `yaml:"max_result_bytes"`
 }
 
 // CacheConfig bounds the local read cache.
@@ -247,7 +264,7 @@ type LogConfig struct {
 func defaultConfig() Config {
 	return Config{
 		Server: ServerConfig{GRPCPort: "127.0.0.1:8080", NodeID: "node-1", DataDir: "./data", DrainTimeout: 30 * time.Second,
-			RESTPort: "127.0.0.1:8081", MaxRequestBytes: 32 << 20},
+			RESTPort: "127.0.0.1:8081", MaxRequestBytes: 32 << 20, MaxMessageBytes: 256 << 20, StreamIdleTimeout: 10 * time.Minute},
 		Buffer:  BufferConfig{BufferSize: 100_000, FlushInterval: 30 * time.Second, MaxMemory: 1 << 30},
 		Storage: StorageConfig{Partitions: 8},
 		WAL:     WALConfig{SegmentSize: 64 << 20},

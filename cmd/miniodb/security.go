@@ -20,7 +20,10 @@ import (
 //	    - {name: loader, key_sha256: "<hex sha256 of the key>", roles: [writer]}
 //	  enable_tls: true
 //	  tls: {cert_file: server.pem, key_file: server-key.pem, client_ca_file: clients-ca.pem}
+//	  client_certs:              # mTLS: a certificate's CN or SAN authenticates as a user
+//	    - {name: etl.example.com, user: alice}
 //	  rate_limit: {requests_per_second: 50, burst: 100}   # include_loopback: false
+//	  login_lockout: {max_failures: 5, client_max_failures: 20, lockout: 30s, max_lockout: 15m}
 type SecurityConfig struct {
 	Mode      string            `yaml:"mode"`
 	JWTSecret string            `yaml:"jwt_secret"`
@@ -38,11 +41,18 @@ type SecurityConfig struct {
 	// RateLimit throttles each user, API key or (unauthenticated) client
 	// address; off by default and for loopback clients.
 	RateLimit auth.RateConfig `yaml:"rate_limit"`
+	// ClientCerts map mTLS client certificates (CN or SAN) to users or
+	// roles (auth.CertConfig); they need tls.client_ca_file.
+	ClientCerts []auth.CertConfig `yaml:"client_certs"`
+	// LoginLockout locks a user name after failed Basic logins, and a
+	// client host after more (auth.LockoutConfig); on by default.
+	LoginLockout auth.LockoutConfig `yaml:"login_lockout"`
 }
 
 func (s SecurityConfig) auth() auth.Config {
 	return auth.Config{Mode: s.Mode, JWTSecret: s.JWTSecret, JWKSFile: s.JWKSFile, Issuer: s.Issuer,
-		Audience: s.Audience, TokenTTL: s.TokenTTL, ClockSkew: s.ClockSkew, Users: s.Users, APIKeys: s.APIKeys}
+		Audience: s.Audience, TokenTTL: s.TokenTTL, ClockSkew: s.ClockSkew, Users: s.Users, APIKeys: s.APIKeys,
+		Lockout: s.LoginLockout, ClientCerts: s.ClientCerts}
 }
 
 // authEnabled reports whether every call must authenticate.
@@ -61,6 +71,18 @@ func (c Config) validateSecurity() error {
 	}
 	if c.Query.MaxConcurrentPerUser > 0 && !c.authEnabled() {
 		return fmt.Errorf("query.max_concurrent_per_user counts per authenticated user: it needs security.mode auth")
+	}
+	if c.Query.MaxResultRows < 0 || c.Query.MaxResultBytes < 0 {
+		return fmt.Errorf("query.max_result_rows and max_result_bytes must not be negative (0: no cap)")
+	}
+	if len(c.Security.ClientCerts) > 0 && c.Security.TLS.ClientCAFile == "" {
+		return fmt.Errorf("security.client_certs map client certificates: they need security.tls.client_ca_file")
+	}
+	if c.Server.MaxMessageBytes <= 0 {
+		return fmt.Errorf("server.max_message_bytes %d must be positive", c.Server.MaxMessageBytes)
+	}
+	if c.Server.StreamIdleTimeout < 0 {
+		return fmt.Errorf("server.stream_idle_timeout %s must not be negative (0: never)", c.Server.StreamIdleTimeout)
 	}
 	if c.Query.Timeout < 0 {
 		return fmt.Errorf("query.timeout %s must not be negative", c.Query.Timeout)

@@ -36,10 +36,6 @@ import (
 	"github.com/miniodb/miniodb/shard"
 )
 
-// maxMessageBytes bounds one gRPC message: 64K-row batches exceed grpc-go's
-// default 4 MiB.
-const maxMessageBytes = 256 << 20
-
 func newServeCmd() *cobra.Command {
 	var configPath, dataDir, grpcAddr, restAddr string
 	var insecure, checkOnly bool
@@ -106,7 +102,8 @@ type node struct {
 	backups    *backup.Service
 	dataBackup api.DataBackups // nil without a backup endpoint
 	stopBackup func()
-	members    *shard.Members // nil until the node has joined
+	stall      *flight.StallGuard // nil: server.stream_idle_timeout 0
+	members    *shard.Members     // nil until the node has joined
 }
 
 // healthInterval is how often the gRPC health service re-probes.
@@ -128,6 +125,7 @@ func serve(cfg Config) error {
 		n.close(ctx)
 		return err
 	}
+	lis = n.stall.Listener(lis)
 	restAddr := ""
 	if restLis != nil {
 		restAddr = restLis.Addr().String()
@@ -231,7 +229,8 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	}
 	tmp, _ := filepath.Abs(filepath.Join(dir, "duckdb_tmp"))
 	n.engine, err = query.Open(query.Config{CacheDir: cacheDir, TempDir: tmp, Threads: cfg.Query.Threads,
-		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent}, api.NoteTables(n.ingest), cache)
+		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent, MaxTempSize: cfg.Query.MaxTempDirectorySize,
+		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes}, api.NoteTables(n.ingest), cache)
 	if err != nil {
 		n.close(ctx)
 		return nil, err
@@ -242,7 +241,14 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		return nil, err
 	}
 	srv := flight.NewServer(flightIngester{n.ingest, n.tel.Ingester(n.ingest)}, flightQuerier{n.engine, n.tel, n.admission}, flight.Config{Version: version, Auth: n.auth})
-	opts := append(n.tel.GRPCOptions(), grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+	// NOTE: server.max_message_bytes is well above grpc-go's default 4 MiB:
+	// 64K-row batches exceed it. A larger message gets grpc-go's own
+	// RESOURCE_EXHAUSTED "received message larger than max (n vs. limit)",
+	// written as the receive fails, so its text cannot name the setting.
+	msgMax := cfg.Server.MaxMessageBytes
+	opts := append(n.tel.GRPCOptions(), grpc.MaxRecvMsgSize(msgMax), grpc.MaxSendMsgSize(msgMax))
+	n.stall = flight.NewStallGuard(cfg.Server.StreamIdleTimeout)
+	opts = append(opts, grpc.ChainStreamInterceptor(n.stall.StreamInterceptor()))
 	if n.auth != nil {
 		unary, stream := flight.AuthInterceptors(n.auth)
 		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
@@ -288,7 +294,7 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 	}))
 	cfg := n.cfg
 	apiCfg := api.Config{NodeID: cfg.Server.NodeID, Version: version, GRPCAddr: grpcAddr, Bucket: bucketName(cfg),
-		DefaultTable: cfg.TableManagement.DefaultTable, Defaults: tableDefaults(cfg)}
+		DefaultTable: cfg.TableManagement.DefaultTable, Defaults: tableDefaults(cfg), StreamIdleTimeout: cfg.Server.StreamIdleTimeout}
 	if cfg.Metrics.Enabled {
 		apiCfg.MetricsPath = cfg.Metrics.Path
 	}

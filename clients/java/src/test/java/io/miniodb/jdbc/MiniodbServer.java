@@ -34,14 +34,16 @@ final class MiniodbServer {
   final Path binary;
   final Path dir;
   final Path log;
+  private final List<String> extraArgs;
   private Process guard;
   private OutputStream guardPipe;
   int port;
 
-  private MiniodbServer(Path binary, Path dir) {
+  private MiniodbServer(Path binary, Path dir, List<String> extraArgs) {
     this.binary = binary;
     this.dir = dir;
     this.log = dir.resolve("server.log");
+    this.extraArgs = extraArgs;
   }
 
   /** The suite's server, started on first use. */
@@ -53,7 +55,8 @@ final class MiniodbServer {
     return shared;
   }
 
-  static MiniodbServer start() {
+  /** A server of its own, with extra {@code serve} arguments (e.g. --config); stop it. */
+  static MiniodbServer start(String... extraArgs) {
     String bin = System.getProperty("miniodb.bin");
     if (System.getenv("MINIODB_BIN") != null && !System.getenv("MINIODB_BIN").isEmpty()) {
       bin = System.getenv("MINIODB_BIN");
@@ -67,7 +70,8 @@ final class MiniodbServer {
           "miniodb binary not found at " + binary + ": run `make build` or set MINIODB_BIN");
     }
     try {
-      MiniodbServer s = new MiniodbServer(binary, Files.createTempDirectory("miniodb-java-"));
+      MiniodbServer s =
+          new MiniodbServer(binary, Files.createTempDirectory("miniodb-java-"), List.of(extraArgs));
       s.launch();
       return s;
     } catch (IOException e) {
@@ -94,6 +98,7 @@ final class MiniodbServer {
       cmd.add(addr());
       cmd.add("--rest-addr");
       cmd.add("127.0.0.1:0");
+      cmd.addAll(extraArgs);
       ProcessBuilder pb = new ProcessBuilder(cmd);
       pb.redirectErrorStream(true);
       pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
