@@ -29,7 +29,7 @@ type Backups interface {
 // DataBackups copies table objects to the backup bucket and recovers them
 // (a *backup.DataBackup).
 type DataBackups interface {
-	Pass(ctx context.Context, table, day string) (backup.DataResult, error)
+	Pass(ctx context.Context, opts backup.PassOptions) (backup.DataResult, error)
 	Recover(ctx context.Context, opts backup.RecoverOptions) (backup.RecoverResult, error)
 }
 
@@ -39,15 +39,12 @@ var errUnimplementedDataBackup = status.Error(codes.Unimplemented,
 	"data backup and recovery are not available on this node: configure a backup endpoint (backup.minio); nothing was copied or restored. "+
 		"Metadata backups are: TriggerBackup with no table, day or id, /v1/metadata/*, `miniodb backup`")
 
-// errUnimplementedByID answers what is not built: backup and recovery of
-// single ids.
-var errUnimplementedByID = status.Error(codes.Unimplemented,
-	"backup and recovery by id are not available in this build of MinIODB; nothing was copied or restored. Use a table and a day range")
-
 // TriggerBackup with no table, day or id takes a metadata backup (a
 // snapshot of the whole catalog) and, with a backup endpoint, copies the
-// objects of every backup_enabled table not yet copied; with a table
-// (and a day) it copies that table's objects (of that day).
+// objects of every backup_enabled table not yet copied; with a table, a
+// day and/or an id it copies the objects they select (the table's
+// objects, of that day, that may hold a row with that id by their id
+// stats) that the backup bucket lacks.
 func (s *Service) TriggerBackup(ctx context.Context, req *olapv1.TriggerBackupRequest) (*olapv1.TriggerBackupResponse, error) {
 	if s.d.Backups == nil {
 		return nil, errUnimplementedBackup
@@ -55,18 +52,16 @@ func (s *Service) TriggerBackup(ctx context.Context, req *olapv1.TriggerBackupRe
 	if err := authStatus(auth.CheckAdmin(ctx, s.d.Auth, "backup")); err != nil {
 		return nil, err
 	}
-	switch {
-	case req.GetId() != "":
-		return nil, errUnimplementedByID
-	case (req.GetTable() != "" || req.GetDay() != "") && s.d.Data == nil:
-		return nil, errUnimplementedDataBackup
-	case req.GetTable() != "" || req.GetDay() != "":
-		res, err := s.d.Data.Pass(ctx, req.GetTable(), req.GetDay())
+	if req.GetTable() != "" || req.GetDay() != "" || req.GetId() != "" {
+		if s.d.Data == nil {
+			return nil, errUnimplementedDataBackup
+		}
+		opts := backup.PassOptions{Table: req.GetTable(), Day: req.GetDay(), ID: req.GetId()}
+		res, err := s.d.Data.Pass(ctx, opts)
 		if err != nil {
 			return nil, backupError(err)
 		}
-		return &olapv1.TriggerBackupResponse{Success: true, FilesBackedUp: int32(res.Copied),
-			Message: fmt.Sprintf("%d objects copied to the backup bucket", res.Copied)}, nil
+		return &olapv1.TriggerBackupResponse{Success: true, FilesBackedUp: int32(res.Copied), Message: passMessage(opts, res)}, nil
 	}
 	m, err := s.d.Backups.Create(ctx, backup.CreateOptions{Description: "TriggerBackup"})
 	if err != nil {
@@ -75,7 +70,7 @@ func (s *Service) TriggerBackup(ctx context.Context, req *olapv1.TriggerBackupRe
 	msg := fmt.Sprintf("metadata backup %s: %d tables, %d file entries, %d rows (sha256 %s)", m.Name, m.Tables, m.Files, m.Rows, m.SHA256)
 	var copied int
 	if s.d.Data != nil {
-		res, err := s.d.Data.Pass(ctx, "", "")
+		res, err := s.d.Data.Pass(ctx, backup.PassOptions{})
 		if err != nil {
 			return nil, backupError(fmt.Errorf("%s written; data backup: %w", msg, err))
 		}
@@ -85,17 +80,38 @@ func (s *Service) TriggerBackup(ctx context.Context, req *olapv1.TriggerBackupRe
 	return &olapv1.TriggerBackupResponse{Success: true, Message: msg, FilesBackedUp: int32(copied)}, nil
 }
 
-// RecoverData brings back the backed-up objects of a table whose day is
-// in time_range and that its catalog no longer references; idempotent.
+// passMessage says what a filtered data backup pass did.
+func passMessage(opts backup.PassOptions, res backup.DataResult) string {
+	var sel []string
+	if opts.Table != "" {
+		sel = append(sel, "table "+opts.Table)
+	}
+	if opts.Day != "" {
+		sel = append(sel, "day "+opts.Day)
+	}
+	if opts.ID != "" {
+		sel = append(sel, "id "+opts.ID)
+	}
+	msg := fmt.Sprintf("%d objects copied to the backup bucket (%s: %d objects selected, the others were backed up already)",
+		res.Copied, strings.Join(sel, ", "), res.Selected)
+	if opts.ID != "" {
+		msg += "; rows with that id still in the buffer are backed up after their flush"
+	}
+	return msg
+}
+
+// RecoverData brings back, from the backup bucket, the rows a table lost
+// (backup.DataBackup.Recover): those of its backed-up objects the catalog
+// no longer references, of the days in time_range (all days without
+// one), with the ids of id_range (ids and/or id_pattern) or
+// time_range.ids when given, that the table does not hold. On the running
+// node; queries see them at once. Idempotent.
 func (s *Service) RecoverData(ctx context.Context, req *olapv1.RecoverDataRequest) (*olapv1.RecoverDataResponse, error) {
 	if s.d.Backups == nil {
 		return nil, errUnimplementedBackup
 	}
 	if err := authStatus(auth.CheckAdmin(ctx, s.d.Auth, "recover data")); err != nil {
 		return nil, err
-	}
-	if req.GetIdRange() != nil || len(req.GetTimeRange().GetIds()) > 0 {
-		return nil, errUnimplementedByID
 	}
 	if s.d.Data == nil {
 		return nil, errUnimplementedDataBackup
@@ -104,7 +120,14 @@ func (s *Service) RecoverData(ctx context.Context, req *olapv1.RecoverDataReques
 		return nil, invalidf("table is empty: name the table to recover")
 	}
 	tr := req.GetTimeRange()
-	res, err := s.d.Data.Recover(ctx, backup.RecoverOptions{Table: req.GetTable(), FromDay: tr.GetStartDate(), ToDay: tr.GetEndDate()})
+	opts := backup.RecoverOptions{Table: req.GetTable(), FromDay: tr.GetStartDate(), ToDay: tr.GetEndDate(), IDs: tr.GetIds()}
+	if ir := req.GetIdRange(); ir != nil {
+		if len(ir.GetIds()) == 0 && ir.GetIdPattern() == "" {
+			return nil, invalidf("id_range of table %s has no ids and no id_pattern: name the ids to recover", req.GetTable())
+		}
+		opts.ByID, opts.IDs, opts.IDPattern = true, ir.GetIds(), ir.GetIdPattern()
+	}
+	res, err := s.d.Data.Recover(ctx, opts)
 	if err != nil {
 		return nil, backupError(err)
 	}
@@ -132,8 +155,10 @@ func backupError(err error) error {
 	return toStatus(err)
 }
 
-// metadataRoutes are the seed's /v1/metadata/* endpoints; without a
-// backup service they answer 501.
+// metadataRoutes are the seed's /v1/metadata/* endpoints (without a
+// backup service they answer 501) and the REST mapping of TriggerBackup
+// and RecoverData, /v1/backup/trigger and /v1/backup/recover, whose
+// bodies and answers are their messages in JSON.
 func (s *Service) metadataRoutes() []route {
 	h := func(f func(w http.ResponseWriter, r *http.Request) error) func(w http.ResponseWriter, r *http.Request) error {
 		if s.d.Backups == nil {
@@ -147,7 +172,33 @@ func (s *Service) metadataRoutes() []route {
 		{"POST", "/v1/metadata/recover", "metadata_recover", false, h(s.restMetadataRecover)},
 		{"GET", "/v1/metadata/status", "metadata_status", false, h(s.restMetadataStatus)},
 		{"POST", "/v1/metadata/validate", "metadata_validate", false, h(s.restMetadataValidate)},
+		{"POST", "/v1/backup/trigger", "trigger_backup", false, s.restTriggerBackup},
+		{"POST", "/v1/backup/recover", "recover_data", false, s.restRecoverData},
 	}
+}
+
+func (s *Service) restTriggerBackup(w http.ResponseWriter, r *http.Request) error {
+	var req olapv1.TriggerBackupRequest
+	if err := s.readProto(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.TriggerBackup(r.Context(), &req)
+	if err != nil {
+		return err
+	}
+	return writeProto(w, res)
+}
+
+func (s *Service) restRecoverData(w http.ResponseWriter, r *http.Request) error {
+	var req olapv1.RecoverDataRequest
+	if err := s.readProto(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.RecoverData(r.Context(), &req)
+	if err != nil {
+		return err
+	}
+	return writeProto(w, res)
 }
 
 // readBody decodes a JSON body into v, refusing unknown fields; an empty

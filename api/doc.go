@@ -63,15 +63,20 @@
 // Unimplemented (HTTP 501).
 //
 // With a data backup (Deps.Data: a backup endpoint is configured),
-// TriggerBackup with a table (and day) copies that table's objects to the
-// backup bucket, an empty one also copies every backup_enabled table's,
-// and RecoverData recovers a table's objects by day range.
+// TriggerBackup with a table, a day and/or an id copies the objects they
+// select to the backup bucket (for an id: those whose id stats may hold
+// it), an empty one also copies every backup_enabled table's; RecoverData
+// brings back a table's lost rows by day range (time_range), by ids
+// (id_range.ids, id_range.id_pattern, time_range.ids) or both, on the
+// running node, idempotently (backup.DataBackup.Recover). REST maps them
+// to POST /v1/backup/trigger and /v1/backup/recover with the messages'
+// JSON. A table without an id column, an empty id set or a bad day is
+// InvalidArgument (400), an unknown table NotFound (404).
 //
 // # Not yet
 //
-// Backup and recovery by id (TriggerBackup's id, RecoverData's id_range),
-// and data backup on a node without a backup endpoint, answer
-// Unimplemented (HTTP 501); they never pretend to succeed.
+// Data backup on a node without a backup endpoint answers Unimplemented
+// (HTTP 501); it never pretends to succeed.
 // GetNodes (REST /v1/nodes) lists the cluster's node registry
 // (shard.Members): every node with its lease state.
 //

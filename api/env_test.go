@@ -52,6 +52,7 @@ type envOpts struct {
 	overrides  map[string]catalog.TableConfig
 	checks     []Check // replaces the real probes
 	defaults   catalog.TableConfig
+	dataBackup bool // a backup bucket (a second folder) for TriggerBackup and RecoverData
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -97,12 +98,20 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if checks == nil {
 		checks = []Check{CatalogCheck(cat), BucketCheck(bucket), DiskCheck(filepath.Join(dir, "wal"), 1), QueryCheck(raw)}
 	}
+	var data DataBackups
+	if o.dataBackup {
+		dst, err := objstore.NewFileBucket(filepath.Join(dir, "backup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = backup.NewDataBackup(backup.DataConfig{Live: e.ingest}, cat, bucket, dst, e.ingest)
+	}
 	m.Watch(Sources{Bucket: "objects", Store: e.ingest, Cache: cache, Pools: func() []PoolStat { return []PoolStat{tel.QueryPool()} }})
 	e.svc = New(Config{NodeID: "node-t", Version: "test", GRPCAddr: "bufconn", RESTAddr: "httptest", Bucket: "objects",
 		MetricsPath: "/metrics", Defaults: o.defaults}, Deps{
 		Store: e.ingest, Ingest: tel.Ingester(e.ingest), Query: tel.Runner(raw), Catalog: cat, Cache: cache,
 		Pools: func() []PoolStat { return []PoolStat{tel.QueryPool()} }, Checks: checks, Telemetry: tel, Log: log, Mem: e.mem,
-		Backups: backup.New(backup.Config{NodeID: "node-t"}, cat, bucket, nil),
+		Backups: backup.New(backup.Config{NodeID: "node-t"}, cat, bucket, nil), Data: data,
 	})
 	e.rest = httptest.NewServer(e.svc.Handler())
 	lis := bufconn.Listen(1 << 20)

@@ -63,7 +63,7 @@ var testSchema = arrow.NewSchema([]arrow.Field{
 // fill creates tables a (2 files) and b (no files) with their objects.
 func fill(t *testing.T, s stores) {
 	ctx := context.Background()
-	must(t, s.cat.CreateTable(ctx, catalog.Table{Name: "a", Schema: testSchema, FlushedLSN: 0,
+	must(t, s.cat.CreateTable(ctx, catalog.Table{Name: "a", Schema: testSchema,
 		Config:    catalog.TableConfig{RetentionDays: 30, BackupEnabled: true, Properties: map[string]string{"owner": "me"}},
 		CreatedAt: time.Unix(1700000000, 0).UTC()}))
 	must(t, s.cat.CreateTable(ctx, catalog.Table{Name: "b", Schema: testSchema, CreatedAt: time.Unix(1700000001, 0).UTC()}))
@@ -71,9 +71,9 @@ func fill(t *testing.T, s stores) {
 	for i, k := range []string{"tables/a/shard=0/date=2024-01-01/x1.parquet", "tables/a/shard=1/date=2024-01-02/x2.parquet"} {
 		must(t, s.bucket.Put(ctx, k, bytes.NewReader([]byte("parquet")), 7))
 		files = append(files, catalog.File{Key: k, Table: "a", Partition: i, Day: "2024-01-0" + string(rune('1'+i)), Rows: 10, Bytes: 7,
-			MinLSN: uint64(10 * i), MaxLSN: uint64(10*i + 5), CreatedAt: time.Unix(1700000100, 0).UTC()})
+			MinLSN: uint64(10 * i), MaxLSN: uint64(10*i + 5), Node: "n1", CreatedAt: time.Unix(1700000100, 0).UTC()})
 	}
-	must(t, s.cat.CommitFlush(ctx, "a", files, 42))
+	must(t, s.cat.CommitFlush(ctx, "a", "n1", files, 42))
 }
 
 // dump is the catalog as comparable data.
@@ -88,7 +88,7 @@ func dump(t *testing.T, c catalog.Catalog) map[string]any {
 		if files == nil {
 			files = []catalog.File{}
 		}
-		out[tb.Name] = []any{catalog.SchemaOrEmpty(tb.Schema).String(), tb.Config, tb.FlushedLSN, tb.CreatedAt.UTC(), files}
+		out[tb.Name] = []any{catalog.SchemaOrEmpty(tb.Schema).String(), tb.Config, tb.Flushed, tb.CreatedAt.UTC(), files}
 	}
 	return out
 }

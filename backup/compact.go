@@ -102,8 +102,9 @@ func (c *Compactor) Pass(ctx context.Context) (CompactResult, error) {
 	return res, errors.Join(errs...)
 }
 
-// groups picks runs of small files with one partition, day and schema,
-// in key (= creation) order, each run up to TargetBytes.
+// groups picks runs of small files with one partition, day, schema and
+// writing node (their WAL positions are that node's), in key (= creation)
+// order, each run up to TargetBytes.
 func (c *Compactor) groups(files []catalog.File) [][]catalog.File {
 	by := map[string][]catalog.File{}
 	var order []string
@@ -111,7 +112,7 @@ func (c *Compactor) groups(files []catalog.File) [][]catalog.File {
 		if f.Bytes >= c.cfg.TargetBytes/2 {
 			continue
 		}
-		k := strconv.Itoa(f.Partition) + "/" + f.Day + "/" + f.SchemaHash
+		k := strconv.Itoa(f.Partition) + "/" + f.Day + "/" + f.SchemaHash + "/" + f.Node
 		if by[k] == nil {
 			order = append(order, k)
 		}
@@ -148,7 +149,7 @@ func (c *Compactor) merge(ctx context.Context, t catalog.Table, srcs []catalog.F
 		}
 	}()
 	var schema *arrow.Schema
-	merged := catalog.File{Table: t.Name, Partition: srcs[0].Partition, Day: srcs[0].Day, SchemaHash: srcs[0].SchemaHash, MinLSN: srcs[0].MinLSN}
+	merged := catalog.File{Table: t.Name, Partition: srcs[0].Partition, Day: srcs[0].Day, SchemaHash: srcs[0].SchemaHash, MinLSN: srcs[0].MinLSN, Node: srcs[0].Node}
 	var names []string
 	for _, f := range srcs {
 		sc, bs, err := readAll(ctx, c.bucket, f)
@@ -167,7 +168,7 @@ func (c *Compactor) merge(ctx context.Context, t catalog.Table, srcs []catalog.F
 	body, err := writeParquet(schema, batches, map[string]string{
 		keyTable: t.Name, keyPartition: strconv.Itoa(merged.Partition), keyDay: merged.Day,
 		keyMinLSN: strconv.FormatUint(merged.MinLSN, 10), keyMaxLSN: strconv.FormatUint(merged.MaxLSN, 10),
-		keyReplaces: strings.Join(names, ","),
+		keyNode: merged.Node, keyReplaces: strings.Join(names, ","),
 	})
 	if err != nil {
 		return err

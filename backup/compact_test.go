@@ -31,11 +31,11 @@ func flushLike(t *testing.T, s stores, table string, part int, day string, from,
 	defer rec.Release()
 	key := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, part, day, ulid.Make())
 	body, err := writeParquet(testSchema, []arrow.RecordBatch{rec}, map[string]string{keyTable: table, keyPartition: strconv.Itoa(part),
-		keyDay: day, keyMinLSN: strconv.FormatUint(lsn, 10), keyMaxLSN: strconv.FormatUint(lsn, 10)})
+		keyDay: day, keyMinLSN: strconv.FormatUint(lsn, 10), keyMaxLSN: strconv.FormatUint(lsn, 10), keyNode: "n1"})
 	must(t, err)
 	must(t, s.bucket.Put(context.Background(), key, bytes.NewReader(body), int64(len(body))))
 	return catalog.File{Key: key, Table: table, Partition: part, Day: day, Rows: n, Bytes: int64(len(body)),
-		SchemaHash: ingest.SchemaHash(testSchema), MinLSN: lsn, MaxLSN: lsn,
+		SchemaHash: ingest.SchemaHash(testSchema), MinLSN: lsn, MaxLSN: lsn, Node: "n1",
 		Stats: ingest.FileStats(testSchema, catalog.TableConfig{}, []arrow.RecordBatch{rec})}
 }
 
@@ -53,7 +53,7 @@ func TestCompactionMergesSmallFiles(t *testing.T) {
 				files = append(files, flushLike(t, s, "ev", 0, "2026-01-02", i*10, 10, uint64(i+1)))
 			}
 			files = append(files, flushLike(t, s, "ev", 1, "2026-01-02", 100, 10, 6)) // alone in its partition
-			must(t, s.cat.CommitFlush(ctx, "ev", files, 6))
+			must(t, s.cat.CommitFlush(ctx, "ev", "n1", files, 6))
 
 			clock := time.Now()
 			ret := NewRetention(RetentionConfig{Grace: time.Minute, Now: func() time.Time { return clock }}, s.cat, s.cat, s.bucket)

@@ -24,17 +24,17 @@ func TestDataBackupAndRecover(t *testing.T) {
 	for i, day := range []string{"2026-01-01", "2026-01-02", "2026-01-02", "2026-01-03"} {
 		files = append(files, flushLike(t, s, "ev", 0, day, int64(i)*10, 10, uint64(i+1)))
 	}
-	must(t, s.cat.CommitFlush(ctx, "ev", files, 4))
-	must(t, s.cat.CommitFlush(ctx, "nob", []catalog.File{flushLike(t, s, "nob", 0, "2026-01-01", 0, 5, 5)}, 5))
+	must(t, s.cat.CommitFlush(ctx, "ev", "n1", files, 4))
+	must(t, s.cat.CommitFlush(ctx, "nob", "n1", []catalog.File{flushLike(t, s, "nob", 0, "2026-01-01", 0, 5, 5)}, 5))
 
 	counts := map[string]int{}
 	d := NewDataBackup(DataConfig{Observe: func(table, st string) { counts[table+"/"+st]++ }}, s.cat, s.bucket, dst, s.cat)
-	res, err := d.Pass(ctx, "", "")
+	res, err := d.Pass(ctx, PassOptions{})
 	must(t, err)
 	if res.Copied != 4 || counts["ev/success"] != 4 || counts["nob/success"] != 0 {
 		t.Fatalf("first pass = %+v %v", res, counts)
 	}
-	if res, _ := d.Pass(ctx, "", ""); res.Copied != 0 {
+	if res, _ := d.Pass(ctx, PassOptions{}); res.Copied != 0 {
 		t.Fatalf("second pass copied %d again", res.Copied)
 	}
 	// Files leave the catalog (retention, a mistake): recover two days.

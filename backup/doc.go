@@ -1,6 +1,8 @@
-// Package backup keeps the catalog recoverable: metadata snapshots (create,
-// list, validate, status, restore) and a rebuild of the catalog from the
-// Parquet objects alone. Byte layouts are in docs/format/metadata-backup.md.
+// Package backup keeps the catalog and the data recoverable: metadata
+// snapshots (create, list, validate, status, restore), a rebuild of the
+// catalog from the Parquet objects alone, retention and compaction, and a
+// data backup bucket from which a table's rows are recovered by day range
+// and/or id. Byte layouts are in docs/format/metadata-backup.md.
 //
 // # Snapshots
 //
@@ -41,7 +43,9 @@
 //
 // NOTE: nodes load the catalog at start-up and keep their own view of it,
 // so a restore is for stopped nodes or a lost catalog (`miniodb backup
-// restore`); the API on a running node does dry runs only.
+// restore`); the API on a running node does dry runs only. Data recovery
+// (RecoverData, below) is different: it adds files through the running
+// node's ingest service and needs no restart.
 //
 // # Rebuild from objects
 //
@@ -81,12 +85,50 @@
 // difference between the catalog and that bucket: every pass copies what
 // is referenced but missing there, so a failed copy is retried and a
 // restart skips nothing. Nothing is deleted from the backup bucket.
-// Recover (RecoverData) copies a table's backed-up objects whose day is in
-// range and that its catalog no longer references back to the primary and
-// adds them through FileSwapper; compaction sources whose merged object is
-// backed up too are left out, so rows are never doubled, and a repeat finds
-// nothing to do.
+// TriggerBackup narrows a pass to a table, a day and/or an id: for an id,
+// the files whose min/max stats of the table's id column (its shard_key,
+// else "id") include it, and those without stats; rows still in the
+// buffer are in no object yet. A named table without an id column is
+// refused (ErrInvalid).
 //
-// Not built yet (the API answers Unimplemented): backup and recovery of
-// single ids (RecoverData's id_range, TriggerBackup's id).
+// # Data recovery
+//
+// Recover (RecoverData) brings back what a table lost: the rows of its
+// backed-up objects whose day is in range and that its catalog no longer
+// references (with ids or an id pattern: only the rows whose id matches)
+// that the live table lacks. A row is present when the live table holds
+// an equal row (every column of the table equal, absent ones NULL): its
+// catalog files, and the node's durable buffer (DataConfig.Live, the
+// ingest service's Snapshot). A row written again with other values (a new
+// timestamp) is another row, and the backed-up one comes back too. Each
+// row counts as often as the one backed-up object holding it most often
+// holds it, less its live copies, so a compaction or an earlier recovery
+// that copied rows into another backed-up object never doubles them.
+// Compaction sources whose merged object is backed up are not read. Ids
+// are matched as text, as the column prints its values (int64 42 is
+// "42"): exact ids, or a glob (* any run of characters, ? one). A table
+// whose id column (shard_key, else "id") is missing is refused
+// (ErrInvalid) for recovery by id.
+//
+//	backed-up object, all rows missing   copied back under its own key
+//	backed-up object, some rows missing  those rows -> new object, same
+//	                                     folder, source's partition, day and
+//	                                     LSN range, footer miniodb.recovered_from
+//
+// The files are added in one FileSwapper step (catalog.ReplaceFiles, then
+// the node's in-memory view), so on a running node queries see the rows
+// at once and a restart keeps them; the WAL and FlushedLSN are untouched
+// (the rows are flushed rows already). Writing files rather than
+// re-ingesting rows through the WAL keeps them out of the buffer's memory
+// and flush, keeps their partition, day and LSN range, and makes the step
+// atomic. A rebuild leaves out a recovered file whose source object it
+// also finds (its rows are in the source). Idempotent: a repeat finds
+// every row present and adds nothing. Recoveries on one node run one at a
+// time.
+//
+// NOTE: a recovery holds the wanted rows of the objects it reads in
+// memory; recover a large table a few days at a time. Another node's
+// buffer is not compared: a row written again there and not yet flushed
+// can come back twice. Equal rows that were lost from different objects
+// (a row ingested twice, flushed apart) come back once.
 package backup

@@ -31,6 +31,7 @@ const (
 	keyDay       = "miniodb.day"
 	keyMinLSN    = "miniodb.min_lsn"
 	keyMaxLSN    = "miniodb.max_lsn"
+	keyNode      = "miniodb.node" // whose WAL min/max_lsn are; absent in single-node files
 )
 
 // RebuildOptions control Rebuild.
@@ -43,10 +44,10 @@ type RebuildOptions struct {
 
 // RebuiltTable is one table Rebuild wrote.
 type RebuiltTable struct {
-	Name       string `json:"name"`
-	Files      int    `json:"files"`
-	Rows       int64  `json:"rows"`
-	FlushedLSN uint64 `json:"flushed_lsn"`
+	Name    string            `json:"name"`
+	Files   int               `json:"files"`
+	Rows    int64             `json:"rows"`
+	Flushed map[string]uint64 `json:"flushed"`
 	// FromBackup: config and creation time came from the latest metadata
 	// backup; otherwise they are the defaults.
 	FromBackup bool `json:"from_backup"`
@@ -67,8 +68,10 @@ type RebuildResult struct {
 // its footer and carries the Arrow schema; rows and bytes come from the
 // file itself. Table configs, creation times and tables without files come
 // from the newest readable metadata backup, when there is one. A table's
-// FlushedLSN is the highest LSN its files cover (or the backup's, if
-// higher), so WAL replay on the node applies exactly what no file holds.
+// flushed position of each node is the highest LSN of that node's WAL its
+// files cover (or the backup's, if higher), so WAL replay on every node
+// applies exactly what no file holds. Files without a node in their footer
+// (written before nodes were recorded) count as this node's.
 //
 // NOTE: objects of a flush that crashed between upload and catalog commit
 // are indistinguishable from committed ones and are taken in; their rows
@@ -136,6 +139,9 @@ type footer struct {
 	file     catalog.File
 	schema   *arrow.Schema
 	replaces []string // base names of the objects a compaction merged into this one
+	// recoveredFrom is the base name of the object a recovery took this
+	// one's rows from.
+	recoveredFrom string
 }
 
 func (s *Service) scan(ctx context.Context, res *RebuildResult) ([]footer, error) {
@@ -168,10 +174,13 @@ func (s *Service) scan(ctx context.Context, res *RebuildResult) ([]footer, error
 		return nil, err
 	}
 	// Sources of a compaction whose grace period had not ended are in
-	// the merged file already.
+	// the merged file already; rows a recovery took from an object that
+	// is still there are in that object.
 	merged := map[string]bool{}
+	present := map[string]bool{}
 	for _, f := range out {
 		if f != nil {
+			present[f.file.Key] = true
 			for _, r := range f.replaces {
 				merged[path.Dir(f.file.Key)+"/"+r] = true
 			}
@@ -179,9 +188,12 @@ func (s *Service) scan(ctx context.Context, res *RebuildResult) ([]footer, error
 	}
 	var footers []footer
 	for i, f := range out {
-		if f == nil || merged[objs[i].Key] {
+		if f == nil || merged[objs[i].Key] || f.recoveredFrom != "" && present[path.Dir(f.file.Key)+"/"+f.recoveredFrom] {
 			res.Ignored = append(res.Ignored, objs[i].Key)
 			continue
+		}
+		if f.file.Node == "" {
+			f.file.Node = s.cfg.NodeID // a single node's file, from before nodes were recorded
 		}
 		footers = append(footers, *f)
 	}
@@ -234,6 +246,7 @@ func readFooter(ctx context.Context, b objstore.BucketReader, o objstore.ObjectI
 	f.MinLSN, err = strconv.ParseUint(get(keyMinLSN), 10, 64)
 	perr = errors.Join(perr, err)
 	f.MaxLSN, err = strconv.ParseUint(get(keyMaxLSN), 10, 64)
+	f.Node = get(keyNode)
 	if perr = errors.Join(perr, err); perr != nil {
 		return nil, fmt.Errorf("footer of %s: %w", o.Key, perr)
 	}
@@ -251,7 +264,7 @@ func readFooter(ctx context.Context, b objstore.BucketReader, o objstore.ObjectI
 	if v := get(keyReplaces); v != "" {
 		replaces = strings.Split(v, ",")
 	}
-	return &footer{file: f, schema: sc, replaces: replaces}, nil
+	return &footer{file: f, schema: sc, replaces: replaces, recoveredFrom: get(keyRecoveredFrom)}, nil
 }
 
 // objectTime is the creation time in the object's ULID name, else its
@@ -375,7 +388,7 @@ func (s *Service) assemble(snap Snapshot, footers []footer, res *RebuildResult) 
 		if err != nil {
 			return nil, err
 		}
-		info := RebuiltTable{Name: name, Files: len(r.files), FlushedLSN: r.table.FlushedLSN}
+		info := RebuiltTable{Name: name, Files: len(r.files), Flushed: r.table.Flushed}
 		_, info.FromBackup = fromSnap[name]
 		for _, f := range r.files {
 			info.Rows += f.Rows
@@ -393,12 +406,13 @@ func assembleTable(name string, fs []footer, fromSnap map[string]TableSnapshot) 
 		f := &fs[i]
 		r.files = append(r.files, f.file)
 		r.schemas[f.file.Key] = f.schema
-		if newest == nil || f.file.MaxLSN > newest.file.MaxLSN {
+		if newest == nil || f.file.CreatedAt.After(newest.file.CreatedAt) {
 			newest = f
 		}
-		if r.table.FlushedLSN < f.file.MaxLSN {
-			r.table.FlushedLSN = f.file.MaxLSN
+		if r.table.Flushed == nil {
+			r.table.Flushed = map[string]uint64{}
 		}
+		r.table.Flushed[f.file.Node] = max(r.table.Flushed[f.file.Node], f.file.MaxLSN)
 		if r.table.CreatedAt.IsZero() || f.file.CreatedAt.Before(r.table.CreatedAt) {
 			r.table.CreatedAt = f.file.CreatedAt
 		}
@@ -414,7 +428,12 @@ func assembleTable(name string, fs []footer, fromSnap map[string]TableSnapshot) 
 			return r, err
 		}
 		r.table.Config, r.table.CreatedAt = t.Config, t.CreatedAt
-		r.table.FlushedLSN = max(r.table.FlushedLSN, t.FlushedLSN)
+		for node, lsn := range t.Flushed {
+			if r.table.Flushed == nil {
+				r.table.Flushed = map[string]uint64{}
+			}
+			r.table.Flushed[node] = max(r.table.Flushed[node], lsn)
+		}
 		// Columns only get added: the wider schema is the newer one.
 		if t.Schema != nil && (r.table.Schema == nil || len(t.Schema.Fields()) >= len(r.table.Schema.Fields())) {
 			r.table.Schema = t.Schema

@@ -223,18 +223,16 @@ func (s *Service) apply(ctx context.Context, res *RestoreResult, snap Snapshot) 
 	return nil
 }
 
-// putTable creates t with its files and FlushedLSN through the Catalog
-// interface: CreateTable at LSN 0, then one CommitFlush.
+// putTable creates t with its flushed positions and files through the
+// Catalog interface: CreateTable, then one ReplaceFiles adding the files.
 func putTable(ctx context.Context, cat catalog.Catalog, t catalog.Table, files []catalog.File) error {
-	lsn := t.FlushedLSN
-	t.FlushedLSN = 0
 	if err := cat.CreateTable(ctx, t); err != nil {
 		return fmt.Errorf("create table %s: %w", t.Name, err)
 	}
-	if lsn == 0 && len(files) == 0 {
+	if len(files) == 0 {
 		return nil
 	}
-	if err := cat.CommitFlush(ctx, t.Name, files, max(lsn, 1)); err != nil {
+	if _, err := cat.ReplaceFiles(ctx, t.Name, nil, files); err != nil {
 		return fmt.Errorf("restore files of table %s: %w", t.Name, err)
 	}
 	return nil

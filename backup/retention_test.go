@@ -26,9 +26,9 @@ func TestRetentionRemovesThenDeletesAfterGrace(t *testing.T) {
 			}
 			must(t, s.cat.CreateTable(ctx, catalog.Table{Name: "short", Schema: testSchema, Config: catalog.TableConfig{RetentionDays: 2}}))
 			must(t, s.cat.CreateTable(ctx, catalog.Table{Name: "forever", Schema: testSchema}))
-			must(t, s.cat.CommitFlush(ctx, "short", []catalog.File{put("short", "2026-03-01", 1), put("short", "2026-03-07", 2),
+			must(t, s.cat.CommitFlush(ctx, "short", "n1", []catalog.File{put("short", "2026-03-01", 1), put("short", "2026-03-07", 2),
 				put("short", "2026-03-08", 3), put("short", "2026-03-10", 4)}, 4))
-			must(t, s.cat.CommitFlush(ctx, "forever", []catalog.File{put("forever", "2020-01-01", 5)}, 5))
+			must(t, s.cat.CommitFlush(ctx, "forever", "n1", []catalog.File{put("forever", "2020-01-01", 5)}, 5))
 
 			var mu sync.Mutex
 			var forgotten []string

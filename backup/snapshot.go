@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -38,14 +39,17 @@ var ErrInvalid = errors.New("backup: invalid request")
 var ErrNotEmpty = errors.New("backup: catalog is not empty")
 
 // FormatVersion is the version of the snapshot and manifest documents.
-const FormatVersion = 1
+// Version 2 holds each table's WAL positions per node ("flushed"); version
+// 1 documents, from single nodes, held one "flushed_lsn", which reads as
+// the position of the node that took the snapshot.
+const FormatVersion = 2
 
 // DefaultPrefix is where snapshots and manifests are stored. It is outside
 // tables/, which start-up garbage collection owns.
 const DefaultPrefix = "backups/metadata/"
 
 // Snapshot is the whole catalog at one moment: every table with its schema,
-// config, FlushedLSN and file index.
+// config, per-node flushed WAL positions and file index.
 type Snapshot struct {
 	Format         int             `json:"format"`
 	Name           string          `json:"name"`
@@ -60,12 +64,15 @@ type Snapshot struct {
 // TableSnapshot is one table of a Snapshot. Schema is the Arrow IPC schema
 // message (base64 in JSON), as the catalog stores it.
 type TableSnapshot struct {
-	Name       string              `json:"name"`
-	Schema     []byte              `json:"schema"`
-	Config     catalog.TableConfig `json:"config"`
-	FlushedLSN uint64              `json:"flushed_lsn"`
-	CreatedAt  time.Time           `json:"created_at"`
-	Files      []catalog.File      `json:"files"`
+	Name    string              `json:"name"`
+	Schema  []byte              `json:"schema"`
+	Config  catalog.TableConfig `json:"config"`
+	Flushed map[string]uint64   `json:"flushed,omitempty"`
+	// LegacyFlushedLSN is format 1's single position; decode moves it into
+	// Flushed under the snapshot's node.
+	LegacyFlushedLSN uint64         `json:"flushed_lsn,omitempty"`
+	CreatedAt        time.Time      `json:"created_at"`
+	Files            []catalog.File `json:"files"`
 }
 
 // Manifest describes one stored snapshot; List reads only manifests.
@@ -221,7 +228,7 @@ func (s *Service) tableSnapshot(ctx context.Context, name string) (TableSnapshot
 		if err != nil && !errors.Is(err, catalog.ErrTableNotFound) {
 			return TableSnapshot{}, false, err
 		}
-		if err == nil && after.FlushedLSN == before.FlushedLSN || attempt >= 20 {
+		if err == nil && maps.Equal(after.Flushed, before.Flushed) || attempt >= 20 {
 			if err != nil {
 				return TableSnapshot{}, false, nil
 			}
@@ -235,12 +242,12 @@ func toTableSnapshot(t catalog.Table, files []catalog.File) TableSnapshot {
 		files = []catalog.File{}
 	}
 	return TableSnapshot{Name: t.Name, Schema: flight.SerializeSchema(catalog.SchemaOrEmpty(t.Schema), memory.DefaultAllocator),
-		Config: t.Config, FlushedLSN: t.FlushedLSN, CreatedAt: t.CreatedAt, Files: files}
+		Config: t.Config, Flushed: t.Flushed, CreatedAt: t.CreatedAt, Files: files}
 }
 
 // Table returns the catalog form of a table snapshot.
 func (ts TableSnapshot) Table() (catalog.Table, error) {
-	t := catalog.Table{Name: ts.Name, Config: ts.Config, FlushedLSN: ts.FlushedLSN, CreatedAt: ts.CreatedAt}
+	t := catalog.Table{Name: ts.Name, Config: ts.Config, Flushed: ts.Flushed, CreatedAt: ts.CreatedAt}
 	if len(ts.Schema) > 0 {
 		sc, err := flight.DeserializeSchema(ts.Schema, memory.DefaultAllocator)
 		if err != nil {
@@ -379,8 +386,11 @@ func (s *Service) Load(ctx context.Context, name string) (Manifest, Snapshot, er
 	if err := json.Unmarshal(body, &snap); err != nil {
 		return m, snap, fmt.Errorf("%w: %s: %v", ErrCorrupt, m.Object, err)
 	}
+	if snap.Format == 1 {
+		snap.upgradeFormat1()
+	}
 	if snap.Format != FormatVersion {
-		return m, snap, fmt.Errorf("%w: %s has format %d, this build reads %d", ErrCorrupt, m.Object, snap.Format, FormatVersion)
+		return m, snap, fmt.Errorf("%w: %s has format %d, this build reads 1 and %d", ErrCorrupt, m.Object, snap.Format, FormatVersion)
 	}
 	return m, snap, nil
 }
@@ -449,4 +459,17 @@ func (s *Service) prune(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// upgradeFormat1 moves format 1's single flushed_lsn of every table to the
+// node that took the snapshot: format 1 came from single nodes.
+func (s *Snapshot) upgradeFormat1() {
+	for i := range s.Tables {
+		t := &s.Tables[i]
+		if t.LegacyFlushedLSN > 0 && t.Flushed == nil {
+			t.Flushed = map[string]uint64{s.NodeID: t.LegacyFlushedLSN}
+		}
+		t.LegacyFlushedLSN = 0
+	}
+	s.Format = FormatVersion
 }

@@ -52,54 +52,74 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		wantErr(t, err, ErrTableNotFound)
 		_, err = c.DropTable(ctx, "nope")
 		wantErr(t, err, ErrTableNotFound)
-		wantErr(t, c.CommitFlush(ctx, "nope", nil, 1), ErrTableNotFound)
+		wantErr(t, c.CommitFlush(ctx, "nope", "n1", nil, 1), ErrTableNotFound)
 		wantErr(t, c.UpdateTable(ctx, "nope", schema, TableConfig{}), ErrTableNotFound)
-		_, err = c.ReplaceTable(ctx, "nope", schema, 1)
+		_, err = c.ReplaceTable(ctx, "nope", "n1", schema, 1)
 		wantErr(t, err, ErrTableNotFound)
 	})
 	t.Run("commit_flush_is_atomic_and_monotonic", func(t *testing.T) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k2", 5), file("k1", 4)}, 5))
-		wantErr(t, c.CommitFlush(ctx, "t1", []File{file("k3", 5)}, 5), ErrStaleFlush)
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k2", 5), file("k1", 4)}, 5))
+		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k3", 5)}, 5), ErrStaleFlush)
 		files, err := c.Files(ctx, "t1")
 		mustOK(t, err)
 		if len(files) != 2 || files[0].Key != "k1" || files[1].Key != "k2" || files[0].Rows != 3 {
 			t.Fatalf("Files = %+v", files)
 		}
 		got, _ := c.Table(ctx, "t1")
-		if got.FlushedLSN != 5 {
-			t.Fatalf("FlushedLSN = %d, want 5", got.FlushedLSN)
+		if got.FlushedLSN("n1") != 5 {
+			t.Fatalf("FlushedLSN = %d, want 5", got.FlushedLSN("n1"))
+		}
+	})
+	t.Run("flushed_is_per_node", func(t *testing.T) {
+		c := newCatalog(t)
+		mustOK(t, c.CreateTable(ctx, Table{Name: "t1", Schema: schema, Flushed: map[string]uint64{"n1": 7}}))
+		// Each node's WAL has its own LSNs: n2's flush at LSN 3 is not stale
+		// because n1 is at 7.
+		mustOK(t, c.CommitFlush(ctx, "t1", "n2", []File{file("k1", 3)}, 3))
+		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k2", 7)}, 7), ErrStaleFlush)
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k3", 8)}, 8))
+		got, _ := c.Table(ctx, "t1")
+		if got.FlushedLSN("n1") != 8 || got.FlushedLSN("n2") != 3 || got.FlushedLSN("n3") != 0 || len(got.Flushed) != 2 {
+			t.Fatalf("Flushed = %v", got.Flushed)
+		}
+		// A replace by n2 moves n2's entry and keeps n1's.
+		_, err := c.ReplaceTable(ctx, "t1", "n2", schema, 10)
+		mustOK(t, err)
+		got, _ = c.Table(ctx, "t1")
+		if got.FlushedLSN("n1") != 8 || got.FlushedLSN("n2") != 10 {
+			t.Fatalf("after replace by n2: Flushed = %v", got.Flushed)
 		}
 	})
 	t.Run("update_keeps_files", func(t *testing.T) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2)}, 2))
 		mustOK(t, c.UpdateTable(ctx, "t1", wider, TableConfig{BufferSize: 99}))
 		got, _ := c.Table(ctx, "t1")
 		files, _ := c.Files(ctx, "t1")
-		if !got.Schema.Equal(wider) || got.Config.BufferSize != 99 || got.FlushedLSN != 2 || len(files) != 1 {
+		if !got.Schema.Equal(wider) || got.Config.BufferSize != 99 || got.FlushedLSN("n1") != 2 || len(files) != 1 {
 			t.Fatalf("after update: %+v files=%d", got, len(files))
 		}
 	})
 	t.Run("replace_clears_files", func(t *testing.T) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
-		removed, err := c.ReplaceTable(ctx, "t1", wider, 9)
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2)}, 2))
+		removed, err := c.ReplaceTable(ctx, "t1", "n1", wider, 9)
 		mustOK(t, err)
 		files, _ := c.Files(ctx, "t1")
 		got, _ := c.Table(ctx, "t1")
-		if len(removed) != 1 || len(files) != 0 || got.FlushedLSN != 9 || !got.Schema.Equal(wider) {
+		if len(removed) != 1 || len(files) != 0 || got.FlushedLSN("n1") != 9 || !got.Schema.Equal(wider) {
 			t.Fatalf("after replace: removed=%d files=%d table=%+v", len(removed), len(files), got)
 		}
-		wantErr(t, c.CommitFlush(ctx, "t1", []File{file("old", 3)}, 3), ErrStaleFlush)
+		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("old", 3)}, 3), ErrStaleFlush)
 	})
 	t.Run("drop_returns_files", func(t *testing.T) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2)}, 2))
 		removed, err := c.DropTable(ctx, "t1")
 		mustOK(t, err)
 		if len(removed) != 1 {
@@ -119,7 +139,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		mustOK(t, err)
 		mustOK(t, c.CreateTable(ctx, tbl))
 		v1, _ := c.Version(ctx)
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2)}, 2))
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2)}, 2))
 		v2, _ := c.Version(ctx)
 		if !(v0 < v1 && v1 < v2) {
 			t.Fatalf("versions %d %d %d do not increase", v0, v1, v2)
@@ -128,7 +148,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 	t.Run("replace_files_swaps_atomically", func(t *testing.T) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
-		mustOK(t, c.CommitFlush(ctx, "t1", []File{file("k1", 2), file("k2", 3), file("k3", 4)}, 4))
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2), file("k2", 3), file("k3", 4)}, 4))
 		v0, _ := c.Version(ctx)
 		merged := file("m12", 3)
 		merged.Rows, merged.MinLSN = 6, 2
@@ -138,8 +158,8 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		got, _ := c.Table(ctx, "t1")
 		v1, _ := c.Version(ctx)
 		if len(removed) != 2 || removed[0].Key != "k1" || len(files) != 2 || files[0].Key != "k3" || files[1].Key != "m12" ||
-			files[1].Rows != 6 || got.FlushedLSN != 4 || v1 <= v0 {
-			t.Fatalf("after swap: removed=%+v files=%+v flushed=%d versions %d %d", removed, files, got.FlushedLSN, v0, v1)
+			files[1].Rows != 6 || got.FlushedLSN("n1") != 4 || v1 <= v0 {
+			t.Fatalf("after swap: removed=%+v files=%+v flushed=%d versions %d %d", removed, files, got.FlushedLSN("n1"), v0, v1)
 		}
 		// A source already gone: nothing changes.
 		_, err = c.ReplaceFiles(ctx, "t1", []string{"k3", "k1"}, []File{file("m13", 4)})

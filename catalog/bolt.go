@@ -129,7 +129,7 @@ func (c *Bolt) UpdateTable(_ context.Context, name string, schema *arrow.Schema,
 }
 
 // ReplaceTable implements Catalog.
-func (c *Bolt) ReplaceTable(_ context.Context, name string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
+func (c *Bolt) ReplaceTable(_ context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
 	err = c.update(func(tx *bolt.Tx) error {
 		t, err := getTable(tx, name)
 		if err != nil {
@@ -138,7 +138,7 @@ func (c *Bolt) ReplaceTable(_ context.Context, name string, schema *arrow.Schema
 		if removed, err = clearFiles(tx, name); err != nil {
 			return err
 		}
-		t.Schema, t.FlushedLSN = schema, flushedLSN
+		t.Schema, t.Flushed = schema, withFlushed(t.Flushed, node, flushedLSN)
 		return putTable(tx, t)
 	})
 	return removed, err
@@ -193,14 +193,14 @@ func listFiles(tx *bolt.Tx, table string) ([]File, error) {
 }
 
 // CommitFlush implements Catalog.
-func (c *Bolt) CommitFlush(_ context.Context, table string, files []File, flushedLSN uint64) error {
+func (c *Bolt) CommitFlush(_ context.Context, table, node string, files []File, flushedLSN uint64) error {
 	return c.update(func(tx *bolt.Tx) error {
 		t, err := getTable(tx, table)
 		if err != nil {
 			return err
 		}
-		if t.FlushedLSN >= flushedLSN {
-			return fmt.Errorf("%w: table %s covers LSN %d, flush %d", ErrStaleFlush, table, t.FlushedLSN, flushedLSN)
+		if have := t.FlushedLSN(node); have >= flushedLSN {
+			return fmt.Errorf("%w: table %s covers LSN %d of node %s, flush %d", ErrStaleFlush, table, have, node, flushedLSN)
 		}
 		fb, err := tx.Bucket(bucketFiles).CreateBucketIfNotExists([]byte(table))
 		if err != nil {
@@ -215,7 +215,7 @@ func (c *Bolt) CommitFlush(_ context.Context, table string, files []File, flushe
 				return err
 			}
 		}
-		t.FlushedLSN = flushedLSN
+		t.Flushed = withFlushed(t.Flushed, node, flushedLSN)
 		return putTable(tx, t)
 	})
 }

@@ -14,7 +14,7 @@ var ErrTableNotFound = errors.New("catalog: table not found")
 // ErrTableExists is returned by CreateTable when the table already exists.
 var ErrTableExists = errors.New("catalog: table already exists")
 
-// ErrStaleFlush is returned by CommitFlush when the table's FlushedLSN is
+// ErrStaleFlush is returned by CommitFlush when the node's Flushed entry is
 // already at or past the flush's LSN, e.g. because the table was replaced
 // while the flush was writing its files.
 var ErrStaleFlush = errors.New("catalog: flush is older than the table")
@@ -25,11 +25,28 @@ var ErrFilesChanged = errors.New("catalog: files changed meanwhile")
 
 // Table is one table's durable description.
 type Table struct {
-	Name       string
-	Schema     *arrow.Schema
-	Config     TableConfig
-	FlushedLSN uint64 // WAL records of this table with LSN <= FlushedLSN are in Files or obsolete
-	CreatedAt  time.Time
+	Name   string
+	Schema *arrow.Schema
+	Config TableConfig
+	// Flushed maps a node ID to a position in that node's WAL: the node's
+	// records of this table with LSN <= it are in Files or obsolete, so its
+	// replay skips them. Every node has its own WAL, hence its own entry; a
+	// node without one has flushed nothing of the table.
+	Flushed   map[string]uint64
+	CreatedAt time.Time
+}
+
+// FlushedLSN is node's entry of Flushed (0 if it has none).
+func (t Table) FlushedLSN(node string) uint64 { return t.Flushed[node] }
+
+// withFlushed returns a copy of flushed with node's entry set to lsn.
+func withFlushed(flushed map[string]uint64, node string, lsn uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(flushed)+1)
+	for k, v := range flushed {
+		out[k] = v
+	}
+	out[node] = lsn
+	return out
 }
 
 // TableConfig is the per-table configuration of the seed's table API. Zero
@@ -55,6 +72,7 @@ type File struct {
 	SchemaHash string    `json:"schema_hash"` // files with equal hashes share one Arrow schema
 	MinLSN     uint64    `json:"min_lsn"`
 	MaxLSN     uint64    `json:"max_lsn"`
+	Node       string    `json:"node,omitempty"` // whose WAL MinLSN and MaxLSN belong to
 	CreatedAt  time.Time `json:"created_at"`
 	// Stats are min/max of the shard key and time column (stats.go); absent
 	// in files flushed before they were recorded.
@@ -75,17 +93,18 @@ type Catalog interface {
 	// leaving its files and FlushedLSN alone. Idempotent.
 	UpdateTable(ctx context.Context, name string, schema *arrow.Schema, cfg TableConfig) error
 	// ReplaceTable gives an existing table a new schema, removes all its
-	// files and sets FlushedLSN to flushedLSN. It returns the removed files
-	// so their objects can be deleted. Idempotent for the same arguments.
-	ReplaceTable(ctx context.Context, name string, schema *arrow.Schema, flushedLSN uint64) ([]File, error)
+	// files and sets node's Flushed entry to flushedLSN (other nodes'
+	// entries stay). It returns the removed files so their objects can be
+	// deleted. Idempotent for the same arguments.
+	ReplaceTable(ctx context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) ([]File, error)
 	// DropTable removes a table and its file entries, returning the files.
 	DropTable(ctx context.Context, name string) ([]File, error)
-	// CommitFlush atomically adds files to a table and raises its
-	// FlushedLSN to flushedLSN; ErrStaleFlush if FlushedLSN >= flushedLSN,
-	// ErrTableNotFound if the table is gone.
-	CommitFlush(ctx context.Context, table string, files []File, flushedLSN uint64) error
+	// CommitFlush atomically adds files to a table and raises node's
+	// Flushed entry to flushedLSN; ErrStaleFlush if the entry is already
+	// >= flushedLSN, ErrTableNotFound if the table is gone.
+	CommitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64) error
 	// ReplaceFiles atomically removes the files keyed remove from a table
-	// and adds add, leaving FlushedLSN alone: "replace these files by
+	// and adds add, leaving Flushed alone: "replace these files by
 	// those", for compaction (merged files in, their sources out) and
 	// retention (add empty). Every key of remove must still be a file of
 	// the table, else ErrFilesChanged and nothing changes (a concurrent

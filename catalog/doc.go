@@ -1,6 +1,6 @@
 // Package catalog records what MinIODB knows about its data: tables (schema
 // and per-table config), the Parquet files that hold each table's flushed
-// rows, and the WAL position each table's files cover.
+// rows, and the WAL position each table's files cover, per node.
 //
 // One interface, Catalog, has two backends: an embedded bbolt file (the
 // single-node default) and Redis (for clusters). Every backend passes the
@@ -8,15 +8,19 @@
 //
 // # Invariants
 //
-//   - A table's FlushedLSN only grows, except when the table is replaced or
-//     dropped. Every WAL record of the table whose LSN is <= FlushedLSN is
-//     already in the table's files (or obsolete because of a replace), so WAL
-//     replay skips it: this is what makes replay exactly-once.
-//   - CommitFlush adds files and advances FlushedLSN in one atomic step; a flush
-//     whose snapshot is older than the table's FlushedLSN (the table was
-//     replaced meanwhile) is refused with ErrStaleFlush and changes nothing.
+//   - Every node has its own WAL, so a table records one flushed position
+//     per node (Table.Flushed; File.Node names the WAL of a file's MinLSN
+//     and MaxLSN). A node's position only grows, except when the node
+//     replaces the table. Every record of the table in that node's WAL
+//     whose LSN is <= the position is already in the table's files (or
+//     obsolete because of a replace), so the node's replay skips it: this
+//     is what makes replay exactly-once.
+//   - CommitFlush adds files and advances the flushing node's position in
+//     one atomic step; a flush whose snapshot is older than that position
+//     (the table was replaced meanwhile) is refused with ErrStaleFlush and
+//     changes nothing.
 //   - ReplaceFiles swaps files for others (compaction, retention) in one
-//     atomic step that leaves FlushedLSN alone; it fails with
+//     atomic step that leaves the positions alone; it fails with
 //     ErrFilesChanged, changing nothing, if any file it removes is gone.
 //   - The catalog version increases on every change.
 //

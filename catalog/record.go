@@ -13,15 +13,15 @@ import (
 // tableRecord is the stored form of a Table: JSON with the schema as Arrow
 // IPC bytes (base64 in JSON), so every backend stores the same document.
 type tableRecord struct {
-	Name       string      `json:"name"`
-	Schema     []byte      `json:"schema"`
-	Config     TableConfig `json:"config"`
-	FlushedLSN uint64      `json:"flushed_lsn"`
-	CreatedAt  time.Time   `json:"created_at"`
+	Name      string            `json:"name"`
+	Schema    []byte            `json:"schema"`
+	Config    TableConfig       `json:"config"`
+	Flushed   map[string]uint64 `json:"flushed,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 func encodeTable(t Table) ([]byte, error) {
-	rec := tableRecord{Name: t.Name, Config: t.Config, FlushedLSN: t.FlushedLSN, CreatedAt: t.CreatedAt}
+	rec := tableRecord{Name: t.Name, Config: t.Config, Flushed: t.Flushed, CreatedAt: t.CreatedAt}
 	if t.Schema != nil {
 		rec.Schema = flight.SerializeSchema(t.Schema, memory.DefaultAllocator)
 	}
@@ -33,7 +33,7 @@ func decodeTable(b []byte) (Table, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Table{}, fmt.Errorf("decode table: %w", err)
 	}
-	t := Table{Name: rec.Name, Config: rec.Config, FlushedLSN: rec.FlushedLSN, CreatedAt: rec.CreatedAt}
+	t := Table{Name: rec.Name, Config: rec.Config, Flushed: rec.Flushed, CreatedAt: rec.CreatedAt}
 	if len(rec.Schema) > 0 {
 		s, err := flight.DeserializeSchema(rec.Schema, memory.DefaultAllocator)
 		if err != nil {

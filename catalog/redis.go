@@ -473,7 +473,7 @@ func (r *Redis) UpdateTable(ctx context.Context, name string, schema *arrow.Sche
 }
 
 // ReplaceTable implements Catalog.
-func (r *Redis) ReplaceTable(ctx context.Context, name string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
+func (r *Redis) ReplaceTable(ctx context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
 	err = r.update(ctx, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		t, err := r.getTable(ctx, tx, name)
 		if err != nil {
@@ -482,7 +482,7 @@ func (r *Redis) ReplaceTable(ctx context.Context, name string, schema *arrow.Sch
 		if removed, err = r.listFiles(ctx, tx, name); err != nil {
 			return nil, err
 		}
-		t.Schema, t.FlushedLSN = schema, flushedLSN
+		t.Schema, t.Flushed = schema, withFlushed(t.Flushed, node, flushedLSN)
 		rec, err := encodeTable(t)
 		if err != nil {
 			return nil, err
@@ -513,7 +513,7 @@ func (r *Redis) DropTable(ctx context.Context, name string) (removed []File, err
 }
 
 // CommitFlush implements Catalog.
-func (r *Redis) CommitFlush(ctx context.Context, table string, files []File, flushedLSN uint64) error {
+func (r *Redis) CommitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64) error {
 	fields := make([]any, 0, 2*len(files))
 	for _, f := range files {
 		b, err := json.Marshal(f)
@@ -527,10 +527,10 @@ func (r *Redis) CommitFlush(ctx context.Context, table string, files []File, flu
 		if err != nil {
 			return nil, err
 		}
-		if t.FlushedLSN >= flushedLSN {
-			return nil, fmt.Errorf("%w: table %s covers LSN %d, flush %d", ErrStaleFlush, table, t.FlushedLSN, flushedLSN)
+		if have := t.FlushedLSN(node); have >= flushedLSN {
+			return nil, fmt.Errorf("%w: table %s covers LSN %d of node %s, flush %d", ErrStaleFlush, table, have, node, flushedLSN)
 		}
-		t.FlushedLSN = flushedLSN
+		t.Flushed = withFlushed(t.Flushed, node, flushedLSN)
 		rec, err := encodeTable(t)
 		if err != nil {
 			return nil, err

@@ -75,7 +75,7 @@ func TestRedisFaults(t *testing.T) {
 			wantErr(t, err, ErrCatalogLost)
 			_, err = c.Tables(ctx)
 			wantErr(t, err, ErrCatalogLost)
-			wantErr(t, c.CommitFlush(ctx, "t", nil, 9), ErrCatalogLost)
+			wantErr(t, c.CommitFlush(ctx, "t", "n1", nil, 9), ErrCatalogLost)
 			wantErr(t, c.CreateTable(ctx, Table{Name: "u", Schema: testSchema}), ErrCatalogLost)
 			_, err = c.Version(ctx)
 			wantErr(t, err, ErrCatalogLost)
@@ -89,7 +89,7 @@ func TestRedisFaults(t *testing.T) {
 		{"restart_reconnects", func(t *testing.T, srv *testenv.RedisServer, c *Redis) {
 			mustOK(t, c.CreateTable(ctx, Table{Name: "t", Schema: testSchema}))
 			srv.Restart()
-			mustOK(t, c.CommitFlush(ctx, "t", []File{{Key: "k1", Table: "t"}}, 1))
+			mustOK(t, c.CommitFlush(ctx, "t", "n1", []File{{Key: "k1", Table: "t"}}, 1))
 			files, err := c.Files(ctx, "t")
 			if err != nil || len(files) != 1 {
 				t.Fatalf("after restart: files %v, %v", files, err)
@@ -103,7 +103,7 @@ func TestRedisFaults(t *testing.T) {
 				defer close(done)
 				for lsn := uint64(1); lsn <= 300; lsn++ {
 					key := fmt.Sprintf("k%04d", lsn)
-					if err := c.CommitFlush(ctx, "t", []File{{Key: key, Table: "t"}}, lsn); err == nil {
+					if err := c.CommitFlush(ctx, "t", "n1", []File{{Key: key, Table: "t"}}, lsn); err == nil {
 						acked = append(acked, key)
 					}
 					time.Sleep(2 * time.Millisecond)
@@ -131,7 +131,7 @@ func TestRedisFaults(t *testing.T) {
 		}},
 		{"version_rollback_detected", func(t *testing.T, srv *testenv.RedisServer, c *Redis) {
 			mustOK(t, c.CreateTable(ctx, Table{Name: "t", Schema: testSchema}))
-			mustOK(t, c.CommitFlush(ctx, "t", nil, 1))
+			mustOK(t, c.CommitFlush(ctx, "t", "n1", nil, 1))
 			srv.Do("SET", c.keys.version, "1") // as if Redis restarted from an older snapshot
 			_, err := c.Table(ctx, "t")
 			wantErr(t, err, ErrCatalogLost)
@@ -169,7 +169,7 @@ func TestRedisConcurrentCommits(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for lsn := uint64(1); lsn <= 25; lsn++ {
-				if err := c.CommitFlush(ctx, table, []File{{Key: fmt.Sprintf("%s/%d", table, lsn), Table: table}}, lsn); err != nil {
+				if err := c.CommitFlush(ctx, table, "n1", []File{{Key: fmt.Sprintf("%s/%d", table, lsn), Table: table}}, lsn); err != nil {
 					t.Error(err)
 					return
 				}
@@ -224,7 +224,7 @@ func TestRedisKeyLayout(t *testing.T) {
 	ctx := context.Background()
 	c := openRedis(t, RedisConfig{Addr: srv.Addr, Namespace: "prod"})
 	mustOK(t, c.CreateTable(ctx, Table{Name: "events", Schema: testSchema}))
-	mustOK(t, c.CommitFlush(ctx, "events", []File{{Key: "tables/events/x.parquet", Table: "events"}}, 1))
+	mustOK(t, c.CommitFlush(ctx, "events", "n1", []File{{Key: "tables/events/x.parquet", Table: "events"}}, 1))
 	mustOK(t, c.Heartbeat(ctx, Node{ID: "n1", Addr: "127.0.0.1:8080"}, time.Minute))
 	keys := strings.Fields(srv.Do("KEYS", "*"))
 	sort.Strings(keys)

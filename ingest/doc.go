@@ -22,8 +22,14 @@
 // (partition, day) to the object store, and commits the files to the catalog
 // in one step that also raises the table's FlushedLSN to the last LSN it
 // covers. Replay skips every COMMIT whose LSN is <= its table's FlushedLSN.
+// FlushedLSN is this node's entry of catalog.Table.Flushed (Config.NodeID):
+// nodes sharing a catalog each have their own WAL, hence their own entry,
+// and every file records whose WAL its LSNs are (catalog.File.Node, footer
+// key miniodb.node).
 // A crash between upload and catalog commit leaves unreferenced objects,
-// which are deleted at start-up. WAL segments are deleted once every record
+// which start-up deletes once they are older than Config.OrphanGrace (1h):
+// the catalog is read after the listing, and the grace spares objects that
+// another node sharing the bucket has uploaded but not yet committed. WAL segments are deleted once every record
 // in them is below the lowest LSN still needed by a buffer or an open
 // transaction.
 //

@@ -163,7 +163,7 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	maxLSN := entries[len(entries)-1].lsn
 	files, err := s.writeFiles(ctx, ts.name, schema, cfg, entries)
 	if err == nil {
-		err = s.cat.CommitFlush(ctx, ts.name, files, maxLSN)
+		err = s.cat.CommitFlush(ctx, ts.name, s.cfg.NodeID, files, maxLSN)
 	}
 	if err != nil {
 		s.discard(files)
@@ -275,6 +275,7 @@ func (s *Service) writeFile(ctx context.Context, table string, schema *arrow.Sch
 	size, err := writeParquet(staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
+		"miniodb.node": s.cfg.NodeID,
 	})
 	if err != nil {
 		os.Remove(staging)
@@ -285,7 +286,7 @@ func (s *Service) writeFile(ctx context.Context, table string, schema *arrow.Sch
 		return catalog.File{}, err
 	}
 	f := catalog.File{Key: objKey, Table: table, Partition: key.partition, Day: day, Rows: g.rows, Bytes: size,
-		MinLSN: g.minLSN, MaxLSN: g.maxLSN, CreatedAt: time.Now().UTC()}
+		MinLSN: g.minLSN, MaxLSN: g.maxLSN, Node: s.cfg.NodeID, CreatedAt: time.Now().UTC()}
 	return f, s.cache.Add(objKey, staging)
 }
 

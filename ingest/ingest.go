@@ -95,6 +95,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (int64, error) {
 
 // prepare checks the request against the table and creates or evolves it.
 func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*tableState, bool, error) {
+	s.sharedTable(ctx, req.Table) // another node may have created it
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -127,14 +128,15 @@ func (s *Service) createLocked(ctx context.Context, name string, schema *arrow.S
 	if err := s.cfg.Policy.allowCreate(name, len(s.tables)); err != nil {
 		return nil, err
 	}
-	t := catalog.Table{Name: name, Schema: schema, Config: cfg, FlushedLSN: s.wal.LastLSN(), CreatedAt: time.Now().UTC()}
+	lsn := s.wal.LastLSN()
+	t := catalog.Table{Name: name, Schema: schema, Config: cfg, Flushed: map[string]uint64{s.cfg.NodeID: lsn}, CreatedAt: time.Now().UTC()}
 	if err := s.cat.CreateTable(ctx, t); err != nil {
 		if errors.Is(err, catalog.ErrTableExists) {
 			return nil, fmt.Errorf("%w: %q", ErrTableExists, name)
 		}
 		return nil, fmt.Errorf("create table %s: %w", name, err)
 	}
-	ts := &tableState{name: name, schema: schema, config: cfg, flushedLSN: t.FlushedLSN}
+	ts := &tableState{name: name, schema: schema, config: cfg, flushedLSN: lsn}
 	s.tables[name] = ts
 	return ts, nil
 }
@@ -325,7 +327,7 @@ func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, sch
 
 // applyReplaceLocked swaps the table content for e (ts.mu held).
 func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *entry, schema *arrow.Schema) error {
-	removed, err := s.cat.ReplaceTable(ctx, ts.name, schema, e.lsn-1)
+	removed, err := s.cat.ReplaceTable(ctx, ts.name, s.cfg.NodeID, schema, e.lsn-1)
 	if err != nil {
 		e.release()
 		s.buffered.Add(-e.bytes)

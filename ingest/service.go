@@ -21,6 +21,7 @@ import (
 // Config configures the ingest service. Zero values take the defaults noted.
 type Config struct {
 	WALDir           string        // required
+	NodeID           string        // whose WAL this is (catalog.Table.Flushed); default "node-1"
 	WALSegmentSize   int64         // default 64 MiB
 	WALMaxBytes      int64         // 0: unlimited; beyond it ingest gets ErrBackpressure
 	Partitions       int           // default 8
@@ -30,6 +31,14 @@ type Config struct {
 	MaxBuffered      int64         // buffered bytes above which ingest is refused; default 2 × MaxMemory
 	FlushConcurrency int           // tables flushed at once; default 2
 	NoSync           bool          // tests and benchmarks only: no fsync
+	// RefreshInterval, when positive, re-reads the catalog that often for
+	// changes of other nodes sharing it (Refresh); 0: never (a catalog
+	// only this node writes).
+	RefreshInterval time.Duration
+	// OrphanGrace is how old an object under tables/ that no catalog entry
+	// references must be before start-up deletes it: younger ones may be
+	// another node's flush between its upload and its commit. Default 1h.
+	OrphanGrace time.Duration
 	// Overrides are per-table settings from the config file; their non-zero
 	// fields win over the table's catalog config.
 	Overrides map[string]catalog.TableConfig
@@ -56,6 +65,12 @@ func (c *Config) setDefaults() {
 	if c.FlushConcurrency <= 0 {
 		c.FlushConcurrency = 2
 	}
+	if c.NodeID == "" {
+		c.NodeID = "node-1"
+	}
+	if c.OrphanGrace <= 0 {
+		c.OrphanGrace = time.Hour
+	}
 }
 
 // Service is a node's write path. Create it with Open.
@@ -79,6 +94,9 @@ type Service struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
+
+	syncedVersion atomic.Uint64 // catalog version of the last Refresh
+	refreshDone   chan struct{} // closed when the refresher has stopped
 }
 
 // tableState is the in-memory state of one table. mu guards every field;
@@ -139,6 +157,12 @@ func Open(ctx context.Context, cfg Config, cat catalog.Catalog, bucket objstore.
 		log.Warn("delete unreferenced objects", zap.Error(err))
 	}
 	go s.flusher()
+	s.refreshDone = make(chan struct{})
+	if cfg.RefreshInterval > 0 {
+		go s.refresher(cfg.RefreshInterval)
+	} else {
+		close(s.refreshDone)
+	}
 	return s, nil
 }
 
@@ -152,40 +176,65 @@ func (s *Service) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("load files of %s: %w", t.Name, err)
 		}
-		s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config, flushedLSN: t.FlushedLSN, files: files}
+		s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config, flushedLSN: t.FlushedLSN(s.cfg.NodeID), files: files}
 	}
 	return nil
 }
 
 // collectGarbage deletes objects under tables/ that no catalog entry
-// references: uploads of flushes that crashed before their commit.
+// references and that are older than cfg.OrphanGrace: uploads of flushes
+// that crashed before their commit. The catalog is read after the listing,
+// so a file committed meanwhile (by this node's replay or by another node)
+// is known; the grace spares uploads still on their way to a commit.
 func (s *Service) collectGarbage(ctx context.Context) error {
-	known := map[string]bool{}
-	s.mu.Lock()
-	for _, ts := range s.tables {
-		for _, f := range ts.files {
-			known[f.Key] = true
-		}
-	}
-	s.mu.Unlock()
-	var orphans []string
+	var candidates []objstore.ObjectInfo
+	cutoff := time.Now().Add(-s.cfg.OrphanGrace)
 	err := s.bucket.List(ctx, "tables/", func(o objstore.ObjectInfo) error {
-		if !known[o.Key] {
-			orphans = append(orphans, o.Key)
+		if o.Modified.Before(cutoff) {
+			candidates = append(candidates, o)
 		}
 		return nil
 	})
+	if err != nil || len(candidates) == 0 {
+		return err
+	}
+	known, err := s.referencedKeys(ctx)
 	if err != nil {
 		return err
 	}
-	for _, k := range orphans {
-		s.log.Info("delete unreferenced object", zap.String("key", k))
-		if err := s.bucket.Delete(ctx, k); err != nil {
+	for _, o := range candidates {
+		if known[o.Key] {
+			continue
+		}
+		s.log.Info("delete unreferenced object", zap.String("key", o.Key), zap.Time("modified", o.Modified))
+		if err := s.bucket.Delete(ctx, o.Key); err != nil {
 			return err
 		}
-		s.cache.Forget(k)
+		s.cache.Forget(o.Key)
 	}
 	return nil
+}
+
+// referencedKeys reads every table's file keys from the catalog.
+func (s *Service) referencedKeys(ctx context.Context) (map[string]bool, error) {
+	tables, err := s.cat.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, t := range tables {
+		files, err := s.cat.Files(ctx, t.Name)
+		if errors.Is(err, catalog.ErrTableNotFound) {
+			continue // dropped since the listing: its objects go with it
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			known[f.Key] = true
+		}
+	}
+	return known, nil
 }
 
 // Close flushes every buffer (as far as the object store allows) and closes
@@ -200,6 +249,7 @@ func (s *Service) Close(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	<-s.refreshDone
 	ferr := s.FlushAll(ctx)
 	s.mu.Lock()
 	for _, ts := range s.tables {

@@ -17,6 +17,11 @@ type Snapshot struct {
 	Schema  *arrow.Schema
 	Files   []catalog.File
 	Batches []arrow.RecordBatch // conformed to Schema; released by Release
+	// Node and FlushedLSN say where the snapshot cuts Node's WAL: its rows
+	// with LSN <= FlushedLSN are in files (catalog.File.Node == Node,
+	// MaxLSN <= FlushedLSN), the others in Batches.
+	Node       string
+	FlushedLSN uint64
 }
 
 // Release frees the snapshot's batches.
@@ -33,14 +38,15 @@ func (sn *Snapshot) Rows() int64 {
 
 // Snapshot returns a table's current files and durable buffered rows.
 // Every ingest acknowledged before the call is in it.
-func (s *Service) Snapshot(_ context.Context, table string) (*Snapshot, error) {
-	ts := s.table(table)
+func (s *Service) Snapshot(ctx context.Context, table string) (*Snapshot, error) {
+	ts := s.sharedTable(ctx, table)
 	if ts == nil {
 		return nil, fmt.Errorf("%w: %q", ErrTableNotFound, table)
 	}
 	durable := s.wal.DurableLSN()
 	ts.mu.Lock()
-	sn := &Snapshot{Table: table, Schema: ts.schema, Files: append([]catalog.File(nil), ts.files...)}
+	sn := &Snapshot{Table: table, Schema: ts.schema, Files: append([]catalog.File(nil), ts.files...),
+		Node: s.cfg.NodeID, FlushedLSN: ts.flushedLSN}
 	n := sort.Search(len(ts.entries), func(i int) bool { return ts.entries[i].lsn > durable })
 	var raw []arrow.RecordBatch
 	for _, e := range ts.entries[:n] {

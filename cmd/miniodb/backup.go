@@ -301,7 +301,10 @@ func startBackups(cfg Config, cat catalog.Catalog, bucket objstore.Bucket, swap 
 		defaults := tableDefaults(cfg)
 		// The config file's entry for a table overrides the table's own
 		// setting; tables.default_config applies to the others.
-		d := backup.NewDataBackup(backup.DataConfig{Observe: observe, Enabled: func(t catalog.Table) bool {
+		// The ingest service (swap) also gives the buffered rows that a
+		// recovery must not add again.
+		live, _ := swap.(backup.LiveReader)
+		d := backup.NewDataBackup(backup.DataConfig{Observe: observe, Live: live, Enabled: func(t catalog.Table) bool {
 			if o, ok := cfg.Tables[t.Name]; ok {
 				return o.BackupEnabled
 			}
@@ -309,7 +312,7 @@ func startBackups(cfg Config, cat catalog.Catalog, bucket objstore.Bucket, swap 
 		}}, cat, bucket, dst, swap)
 		data = d
 		wg.Go(func() {
-			runEvery(ctx, cmp.Or(cfg.Backup.DataInterval, time.Minute), func() error { _, err := d.Pass(ctx, "", ""); return err }, log.Named("data_backup"))
+			runEvery(ctx, cmp.Or(cfg.Backup.DataInterval, time.Minute), func() error { _, err := d.Pass(ctx, backup.PassOptions{}); return err }, log.Named("data_backup"))
 		})
 	}
 	return svc, data, func() {
