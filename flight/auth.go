@@ -41,11 +41,16 @@ var adminMethods = map[string]string{
 
 // AuthInterceptors returns the interceptors that authenticate every gRPC
 // call against a (which must not be nil).
-func AuthInterceptors(a *auth.Authenticator) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+func AuthInterceptors(a *auth.Authenticator, peerSecret string) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	check := func(ctx context.Context) (context.Context, error) {
 		method, _ := grpc.Method(ctx)
 		if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
 			return ctx, nil
+		}
+		if method == doGetMethod && peerSecret != "" && IsPeerCall(ctx, peerSecret) {
+			// Another node pulling a buffer: WithPeers serves it only
+			// peer tickets.
+			return context.WithValue(ctx, peerCallKey{}, true), nil
 		}
 		id, err := authenticate(ctx, a, authHeader(ctx))
 		if err != nil {

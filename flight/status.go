@@ -11,6 +11,7 @@ import (
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/objstore"
 	"github.com/miniodb/miniodb/query"
+	"github.com/miniodb/miniodb/shard"
 )
 
 // Status turns an error of the layers below (ingest, query, catalog,
@@ -38,7 +39,8 @@ func codeOf(err error) codes.Code {
 		return codes.NotFound
 	case errors.Is(err, ingest.ErrTableLimit), errors.Is(err, ingest.ErrBackpressure), errors.Is(err, query.ErrResources):
 		return codes.ResourceExhausted
-	case errors.Is(err, ingest.ErrClosed), errors.Is(err, objstore.ErrUnavailable), errors.Is(err, catalog.ErrCatalogLost):
+	case errors.Is(err, ingest.ErrClosed), errors.Is(err, objstore.ErrUnavailable), errors.Is(err, catalog.ErrCatalogLost),
+		errors.Is(err, shard.ErrNodeUnavailable), errors.Is(err, ErrPeerUnavailable):
 		return codes.Unavailable
 	case errors.Is(err, query.ErrRefused):
 		return codes.PermissionDenied

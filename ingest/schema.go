@@ -149,3 +149,10 @@ func conform(mem memory.Allocator, rec arrow.RecordBatch, schema *arrow.Schema) 
 	}
 	return out
 }
+
+// Conform returns rec with exactly the columns of schema, in its order,
+// as a table's batches are conformed (columns the batch lacks are
+// all-null, others are dropped); the result must be released.
+func Conform(rec arrow.RecordBatch, schema *arrow.Schema) arrow.RecordBatch {
+	return conform(memory.DefaultAllocator, rec, schema)
+}

@@ -192,7 +192,9 @@ func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef, bo
 		if errors.Is(err, ingest.ErrTableNotFound) {
 			return err
 		}
-		return fmt.Errorf("%w: snapshot of %s: %v", ErrInternal, t.Name, err)
+		// The source's own error (a node that is unavailable, a catalog
+		// that is lost) says what is wrong; it keeps its code.
+		return fmt.Errorf("rows of %s: %w", t.Name, err)
 	}
 	s.snaps = append(s.snaps, sn)
 	sn.Files = pruneFiles(t.Name, sn.Files, bounds)

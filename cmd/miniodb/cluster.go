@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -9,8 +11,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/flight"
+	"github.com/miniodb/miniodb/query"
 	"github.com/miniodb/miniodb/shard"
 )
 
@@ -28,11 +35,69 @@ type ClusterConfig struct {
 	// every third of it. A crashed node leaves the ring within about this
 	// long. Default 10s.
 	Lease time.Duration `yaml:"lease"`
+	// RefreshInterval is how often a node re-reads a shared (Redis)
+	// catalog for other nodes' tables and files (ingest.Service.Refresh).
+	// Default 1s.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// Secret authenticates node-to-node calls (flight.PeerToken); every
+	// node of a cluster has the same. Required with security.mode auth.
+	Secret string `yaml:"secret"`
+	// TLSCAFile is the CA that signed the nodes' certificates, which peer
+	// calls verify when security.enable_tls is on; empty: the system roots.
+	// TLSCertFile and TLSKeyFile are the certificate a node presents to
+	// its peers when they require client certificates
+	// (security.tls.client_ca_file); it must allow client authentication.
+	TLSCAFile   string `yaml:"tls_ca_file"`
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// peerCredentials are the transport credentials of node-to-node calls:
+// TLS (with the cluster CA and the node's client certificate) when the
+// node serves TLS, else plaintext.
+func peerCredentials(cfg Config) (grpc.DialOption, error) {
+	if !cfg.Security.EnableTLS {
+		return grpc.WithTransportCredentials(insecure.NewCredentials()), nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f := cfg.Cluster.TLSCAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.tls_ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("cluster.tls_ca_file %s holds no PEM certificate", f)
+		}
+	}
+	if cfg.Cluster.TLSCertFile != "" || cfg.Cluster.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Cluster.TLSCertFile, cfg.Cluster.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.tls_cert_file/tls_key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(tc)), nil
+}
+
+// refreshInterval is the catalog refresh period of cfg: none for the
+// embedded catalog, which only this process writes.
+func (c Config) refreshInterval() time.Duration {
+	if !c.Redis.Enabled() {
+		return 0
+	}
+	if c.Cluster.RefreshInterval > 0 {
+		return c.Cluster.RefreshInterval
+	}
+	return time.Second
 }
 
 func (c ClusterConfig) validate() error {
 	if c.Lease < 0 || (c.Lease > 0 && c.Lease < 300*time.Millisecond) {
 		return fmt.Errorf("cluster.lease %s must be at least 300ms", c.Lease)
+	}
+	if c.RefreshInterval < 0 || (c.RefreshInterval > 0 && c.RefreshInterval < 50*time.Millisecond) {
+		return fmt.Errorf("cluster.refresh_interval %s must be at least 50ms", c.RefreshInterval)
 	}
 	for key, addr := range map[string]string{"cluster.advertise_addr": c.AdvertiseAddr, "cluster.advertise_rest_addr": c.AdvertiseRESTAddr} {
 		if addr == "" {
@@ -61,6 +126,22 @@ func advertised(configured, bound string) (string, error) {
 		}
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// querySource is what queries read: with a shared catalog the Reader that
+// adds the other nodes' buffered rows, else this node's ingest service
+// alone.
+func (n *node) querySource() (query.Source, error) {
+	reg, shared := n.cat.(shard.NodeReader)
+	if !n.cfg.Redis.Enabled() || !shared {
+		return n.ingest, nil
+	}
+	creds, err := peerCredentials(n.cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.peers = flight.NewPeers(n.cfg.Server.NodeID, n.cfg.Cluster.Secret, creds)
+	return &shard.Reader{Self: n.cfg.Server.NodeID, Local: n.ingest, Peers: n.peers, Files: n.cat, Registry: reg}, nil
 }
 
 // joinCluster registers this node in the catalog's registry.

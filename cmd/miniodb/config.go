@@ -420,6 +420,9 @@ func (c Config) Validate() error {
 	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
+	if c.Redis.Enabled() && c.authEnabled() && len(c.Cluster.Secret) < 16 {
+		return errors.New("cluster.secret must be set (16 characters or more, the same on every node): with security.mode auth and a shared redis catalog, nodes authenticate each other with it")
+	}
 	if c.Buffer.BufferSize <= 0 {
 		return fmt.Errorf("buffer.buffer_size %d must be positive", c.Buffer.BufferSize)
 	}

@@ -104,6 +104,7 @@ type node struct {
 	stopBackup func()
 	stall      *flight.StallGuard // nil: server.stream_idle_timeout 0
 	members    *shard.Members     // nil until the node has joined
+	peers      *flight.Peers      // node-to-node client; nil for the embedded catalog
 }
 
 // healthInterval is how often the gRPC health service re-probes.
@@ -218,7 +219,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		MaxRequestBytes: cfg.Server.MaxRequestBytes, MaxQueries: maxQueries(cfg.Query), TableExists: n.tableExists})
 	buf := cfg.effectiveBuffer()
 	n.ingest, err = ingest.Open(ctx, ingest.Config{
-		WALDir: filepath.Join(dir, "wal"), WALSegmentSize: cfg.WAL.SegmentSize, WALMaxBytes: cfg.WAL.MaxBytes,
+		WALDir: filepath.Join(dir, "wal"), NodeID: cfg.Server.NodeID, RefreshInterval: cfg.refreshInterval(), WALSegmentSize: cfg.WAL.SegmentSize, WALMaxBytes: cfg.WAL.MaxBytes,
 		Partitions: cfg.Storage.Partitions, BufferSize: buf.BufferSize, FlushInterval: buf.FlushInterval,
 		MaxMemory: buf.MaxMemory, MaxBuffered: buf.MaxBuffered, FlushConcurrency: buf.FlushWorkers,
 		Overrides: cfg.tableOverrides(), Policy: tablePolicy(cfg.TableManagement), Observer: n.metrics,
@@ -228,9 +229,14 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		return nil, err
 	}
 	tmp, _ := filepath.Abs(filepath.Join(dir, "duckdb_tmp"))
+	src, err := n.querySource()
+	if err != nil {
+		n.close(ctx)
+		return nil, err
+	}
 	n.engine, err = query.Open(query.Config{CacheDir: cacheDir, TempDir: tmp, Threads: cfg.Query.Threads,
 		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent, MaxTempSize: cfg.Query.MaxTempDirectorySize,
-		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes}, api.NoteTables(n.ingest), cache)
+		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes}, api.NoteTables(src), cache)
 	if err != nil {
 		n.close(ctx)
 		return nil, err
@@ -250,7 +256,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	n.stall = flight.NewStallGuard(cfg.Server.StreamIdleTimeout)
 	opts = append(opts, grpc.ChainStreamInterceptor(n.stall.StreamInterceptor()))
 	if n.auth != nil {
-		unary, stream := flight.AuthInterceptors(n.auth)
+		unary, stream := flight.AuthInterceptors(n.auth, cfg.Cluster.Secret)
 		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	}
 	if n.limiter = auth.NewLimiter(cfg.Security.RateLimit); n.limiter != nil {
@@ -266,7 +272,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
 	}
 	n.grpc = grpc.NewServer(opts...)
-	arrowflight.RegisterFlightServiceServer(n.grpc, srv.FlightService())
+	arrowflight.RegisterFlightServiceServer(n.grpc, flight.WithPeers(srv.FlightService(), n.ingest, cfg.Cluster.Secret))
 	n.metrics.Watch(api.Sources{Bucket: bucketName(cfg), Store: n.ingest, Cache: cache, Pools: n.pools})
 	n.backups, n.dataBackup, n.stopBackup = startBackups(cfg, cat, bucket, n.ingest, cache.Forget, n.metrics.BackupFile, log)
 	return n, nil
@@ -375,6 +381,9 @@ func (n *node) close(ctx context.Context) error {
 	}
 	if n.engine != nil {
 		n.engine.Close()
+	}
+	if n.peers != nil {
+		n.peers.Close()
 	}
 	if n.ingest != nil {
 		if err := n.ingest.Close(ctx); err != nil {

@@ -1,0 +1,147 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/ingest"
+)
+
+// ErrNodeUnavailable is returned when a query needs the buffered rows of a
+// node that cannot be reached: rather a clear failure naming the node than
+// an answer missing acknowledged rows.
+var ErrNodeUnavailable = errors.New("node unavailable")
+
+// LocalSource is this node's own view of a table (ingest.Service).
+type LocalSource interface {
+	Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error)
+	TableSchema(table string) (*arrow.Schema, error)
+}
+
+// BufferPuller fetches another node's buffered rows of a table, cut at a
+// WAL position (flight.Peers).
+type BufferPuller interface {
+	Buffer(ctx context.Context, node, addr, table string) (*ingest.Snapshot, error)
+}
+
+// FileLister reads a table's current files from the shared catalog.
+type FileLister interface {
+	Files(ctx context.Context, table string) ([]catalog.File, error)
+}
+
+// NodeReader reads the registry as it is now (catalog.Membership).
+type NodeReader interface {
+	Nodes(ctx context.Context) ([]catalog.Node, error)
+}
+
+// Reader gives a query the whole of a table across the cluster: every
+// file in the catalog plus the buffered rows of every node, cut
+// consistently. Each node's buffer is pulled first, with the WAL position
+// its files reach at that moment; the file list is read after the pulls,
+// and a node's files beyond its cut are left out because their rows are in
+// the pulled buffer. So a row acknowledged before the query started is in
+// the answer exactly once, whichever node took it and whether or not it
+// was flushed meanwhile.
+//
+// The registry is read for every snapshot, not taken from the cached
+// membership: a node that joined a moment ago may already have
+// acknowledged rows.
+//
+// A node that is down (its lease expired) may hold acknowledged rows in
+// its WAL that no one can read until it returns: a query fails with
+// ErrNodeUnavailable naming it. A node that left cleanly flushed first.
+type Reader struct {
+	Self     string // this node's ID
+	Local    LocalSource
+	Peers    BufferPuller
+	Files    FileLister
+	Registry NodeReader
+}
+
+// TableSchema implements query.Source.
+func (r *Reader) TableSchema(table string) (*arrow.Schema, error) {
+	return r.Local.TableSchema(table)
+}
+
+// Snapshot implements query.Source.
+func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error) {
+	local, err := r.Local.Snapshot(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := r.Registry.Nodes(ctx)
+	if err != nil {
+		local.Release()
+		return nil, fmt.Errorf("read the cluster's nodes: %w", err)
+	}
+	var others []catalog.Node
+	for _, n := range nodes {
+		if n.ID != r.Self {
+			others = append(others, n)
+		}
+	}
+	if len(others) == 0 {
+		return local, nil
+	}
+	pulled := make([]*ingest.Snapshot, len(others))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, n := range others {
+		if n.State == catalog.NodeDown {
+			local.Release()
+			return nil, fmt.Errorf("%w: %s (%s) is down and may hold acknowledged rows of %s in its write-ahead log; query again when it is back",
+				ErrNodeUnavailable, n.ID, n.Addr, table)
+		}
+		g.Go(func() error {
+			sn, err := r.Peers.Buffer(gctx, n.ID, n.Addr, table)
+			if err != nil {
+				return fmt.Errorf("%w: buffered rows of %s on %s: %v", ErrNodeUnavailable, table, n.ID, err)
+			}
+			pulled[i] = sn
+			return nil
+		})
+	}
+	err = g.Wait()
+	release := func() {
+		local.Release()
+		for _, sn := range pulled {
+			if sn != nil {
+				sn.Release()
+			}
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	files, err := r.Files.Files(ctx, table)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("files of %s: %w", table, err)
+	}
+	cut := map[string]uint64{local.Node: local.FlushedLSN}
+	for _, sn := range pulled {
+		if sn.Node != "" {
+			cut[sn.Node] = sn.FlushedLSN
+		}
+	}
+	out := &ingest.Snapshot{Table: local.Table, Schema: local.Schema, Node: local.Node, FlushedLSN: local.FlushedLSN}
+	for _, f := range files {
+		if at, ok := cut[f.Node]; ok && f.MaxLSN > at {
+			continue // flushed after the cut: its rows are in that node's pulled buffer
+		}
+		out.Files = append(out.Files, f)
+	}
+	out.Batches = local.Batches
+	for _, sn := range pulled {
+		for _, b := range sn.Batches {
+			out.Batches = append(out.Batches, ingest.Conform(b, out.Schema))
+		}
+		sn.Release()
+	}
+	return out, nil
+}
