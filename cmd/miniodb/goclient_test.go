@@ -16,7 +16,8 @@ import (
 // every ingest mode, queries, and DDL/DML through Exec.
 func TestGoClientLive(t *testing.T) {
 	s := startServer(t, t.TempDir())
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), callBound)
+	defer cancel()
 	c, err := client.Dial(ctx, s.addr, client.Options{})
 	if err != nil {
 		t.Fatal(err)
