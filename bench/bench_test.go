@@ -56,8 +56,8 @@ func BenchmarkSuite(b *testing.B) {
 	header := fmt.Sprintf("# MinIODB benchmark report\n\n%s UTC, %s/%s, %d cores, TPC-H SF%g, %d runs per figure, took %s.\n"+
 		"Reproduce: `make bench` (defaults) or `make bench SF=1 RUNS=5` (see README \"Performance\").\n\n"+
 		"Every figure is the median (min–max) of the runs; the ratio is median/median against its baseline, measured "+
-		"by the same process in the same run. NOTE: these runs were on a loaded, shared 2-core machine (other "+
-		"engineers' builds and tests running): read the ratios, not the absolute numbers.\n",
+		"by the same process in the same run. The machine may be shared with other work while it runs: read the "+
+		"ratios, not the absolute numbers.\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), opt.SF, opt.Runs,
 		time.Since(start).Round(time.Second))
 	notes := strings.Join(s.Notes, "\n") + "\n" + optimizationNotes

@@ -54,6 +54,9 @@ type Engine struct {
 	// are global to the database, not per connection, so every one needs a
 	// name no concurrent query uses.
 	scans atomic.Uint64
+	// described keeps the result schemas of parameterless queries
+	// (describe_cache.go).
+	described describeCache
 }
 
 // Open starts an in-memory DuckDB with the sandbox settings applied and
@@ -103,6 +106,11 @@ func (e *Engine) lockDown() error {
 		"SET arrow_output_list_view = false",
 		"SET arrow_large_buffer_size = false",
 		"SET arrow_lossless_conversion = false",
+		// Flushed objects never change (a new ULID key per file), so their
+		// footers can be kept between queries instead of re-read by every
+		// view over them; a re-downloaded cache file has a new mtime and is
+		// read again.
+		"SET parquet_metadata_cache = true",
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))

@@ -95,7 +95,18 @@ func (e *Engine) Describe(ctx context.Context, sql string, params arrow.RecordBa
 	}
 	switch d := c.ddl.(type) {
 	case nil:
-		return s.describeQuery(ctx, c.sql, c.analysis, params)
+		if params != nil && params.NumRows() > 0 {
+			return s.describeQuery(ctx, c.sql, c.analysis, params)
+		}
+		key, ok := e.described.key(e.src, c.sql, c.analysis)
+		if st := e.described.get(key); ok && st != nil {
+			return st, nil
+		}
+		st, err := s.describeQuery(ctx, c.sql, c.analysis, params)
+		if err == nil && ok {
+			e.described.put(key, st)
+		}
+		return st, err
 	case *createTable:
 		return s.describeCreate(ctx, d)
 	case *dropTable:

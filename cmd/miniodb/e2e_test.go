@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -106,11 +107,31 @@ func TestSchemaEvolution(t *testing.T) {
 	if _, err := ingestRecs(ctx, c, "evo", modeCreate, base); err != nil {
 		t.Fatal(err)
 	}
+	// FlightInfo's schema follows the table's (the engine keeps query
+	// descriptions keyed by the tables' schemas).
+	infoFields := func() int {
+		t.Helper()
+		info, err := c.Execute(ctx, "SELECT * FROM evo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := flight.DeserializeSchema(info.Schema, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc.NumFields()
+	}
+	if n := infoFields(); n != 2 {
+		t.Fatalf("SELECT * describes %d columns, want 2", n)
+	}
 	// A new column is added as nullable; the old rows read it as NULL.
 	wide := batchOf(t, `[{"id": 100, "v": "x", "score": 1.5}]`, "id", arrow.PrimitiveTypes.Int64, "v", arrow.BinaryTypes.String, "score", arrow.PrimitiveTypes.Float64)
 	defer wide.Release()
 	if _, err := ingestRecs(ctx, c, "evo", modeAppend, wide); err != nil {
 		t.Fatal(err)
+	}
+	if n := infoFields(); n != 3 {
+		t.Fatalf("SELECT * after a new column describes %d columns, want 3", n)
 	}
 	got := queryInts(t, c, "SELECT count(*), count(score) FROM evo")
 	if got[0] != 6 || got[1] != 1 {

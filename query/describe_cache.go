@@ -1,0 +1,55 @@
+package query
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/miniodb/miniodb/ingest"
+	"github.com/miniodb/miniodb/query/sandbox"
+)
+
+// describeCacheSize bounds how many query descriptions are kept; when full
+// the cache starts over (descriptions are cheap to recompute, a bound is
+// what matters).
+const describeCacheSize = 1024
+
+// describeCache keeps what Describe answered for a query without
+// parameters: the result schema depends only on the SQL and the schemas of
+// the tables it reads, so a repeat with the same table schemas skips
+// defining the views and preparing the statement (GetFlightInfo of a
+// dashboard's repeated query). The sandbox check is not cached: Describe
+// classifies the SQL every time before it looks here.
+type describeCache struct {
+	mu      sync.Mutex
+	entries map[string]*Statement
+}
+
+// key is the SQL and the current schema of every table it reads; ok is
+// false when a table is unknown (Describe then reports that).
+func (c *describeCache) key(src Source, sql string, an *sandbox.Analysis) (string, bool) {
+	var b strings.Builder
+	b.WriteString(sql)
+	for _, t := range an.Tables {
+		sc, err := src.TableSchema(t.Name)
+		if err != nil {
+			return "", false
+		}
+		b.WriteString("\x00" + strings.ToLower(t.Name) + "\x00" + ingest.SchemaHash(sc))
+	}
+	return b.String(), true
+}
+
+func (c *describeCache) get(key string) *Statement {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[key]
+}
+
+func (c *describeCache) put(key string, st *Statement) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= describeCacheSize {
+		c.entries = map[string]*Statement{}
+	}
+	c.entries[key] = st
+}
