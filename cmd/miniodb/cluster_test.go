@@ -222,9 +222,10 @@ func TestClusterReadYourWrites(t *testing.T) {
 	})
 }
 
-// Queries racing flushes on both nodes never miss or double a row: each
+// Queries racing flushes on every node never miss or double a row: each
 // node's files beyond the WAL position its pulled buffer was cut at are
-// left out.
+// left out. Halfway through, a third node joins and takes writes and
+// queries at once.
 func TestClusterReadsDuringFlushes(t *testing.T) {
 	env := newStoreEnv(t)
 	fast := "buffer:\n  flush_interval: 100ms\n"
@@ -236,16 +237,17 @@ func TestClusterReadsDuringFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked int64 = 10
+	clients := []*flightsql.Client{ca, cb}
 	for i := range 40 {
-		c := ca
-		if i%2 == 1 {
-			c = cb
+		if i == 20 { // a node joins under load
+			clients = append(clients, startClusterNode(t, env, "node-c", fast).client())
 		}
+		c := clients[i%len(clients)]
 		if _, err := ingestRecs(ctx, c, "race", modeAppend, idBatch(acked, 25)); err != nil {
 			t.Fatal(err)
 		}
 		acked += 25
-		for _, q := range []*flightsql.Client{ca, cb} {
+		for _, q := range clients {
 			_, recs, err := queryAll(ctx, q, "SELECT count(*), count(DISTINCT id) FROM race")
 			if err != nil {
 				t.Fatal(err)
