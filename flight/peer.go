@@ -166,6 +166,9 @@ func NewPeers(self, secret string, dial ...grpc.DialOption) *Peers {
 func (p *Peers) client(addr string) (flight.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.clients == nil {
+		return nil, errors.New("node-to-node client closed")
+	}
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
 	}

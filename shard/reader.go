@@ -88,14 +88,16 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 	if len(others) == 0 {
 		return local, nil
 	}
-	pulled := make([]*ingest.Snapshot, len(others))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, n := range others {
+	for _, n := range others {
 		if n.State == catalog.NodeDown {
 			local.Release()
 			return nil, fmt.Errorf("%w: %s (%s) is down and may hold acknowledged rows of %s in its write-ahead log; query again when it is back",
 				ErrNodeUnavailable, n.ID, n.Addr, table)
 		}
+	}
+	pulled := make([]*ingest.Snapshot, len(others))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, n := range others {
 		g.Go(func() error {
 			sn, err := r.Peers.Buffer(gctx, n.ID, n.Addr, table)
 			if err != nil {
