@@ -112,7 +112,7 @@ func (c *Compactor) groups(files []catalog.File) [][]catalog.File {
 		if f.Bytes >= c.cfg.TargetBytes/2 {
 			continue
 		}
-		k := strconv.Itoa(f.Partition) + "/" + f.Day + "/" + f.SchemaHash + "/" + f.Node
+		k := strconv.Itoa(f.Partition) + "/" + f.Day + "/" + f.SchemaHash + "/" + f.Node + "/" + f.Incarnation
 		if by[k] == nil {
 			order = append(order, k)
 		}
@@ -149,7 +149,8 @@ func (c *Compactor) merge(ctx context.Context, t catalog.Table, srcs []catalog.F
 		}
 	}()
 	var schema *arrow.Schema
-	merged := catalog.File{Table: t.Name, Partition: srcs[0].Partition, Day: srcs[0].Day, SchemaHash: srcs[0].SchemaHash, MinLSN: srcs[0].MinLSN, Node: srcs[0].Node}
+	merged := catalog.File{Table: t.Name, Partition: srcs[0].Partition, Day: srcs[0].Day, SchemaHash: srcs[0].SchemaHash, MinLSN: srcs[0].MinLSN, Node: srcs[0].Node,
+		Incarnation: srcs[0].Incarnation}
 	var names []string
 	for _, f := range srcs {
 		sc, bs, err := readAll(ctx, c.bucket, f)
@@ -168,7 +169,7 @@ func (c *Compactor) merge(ctx context.Context, t catalog.Table, srcs []catalog.F
 	body, err := writeParquet(schema, batches, map[string]string{
 		keyTable: t.Name, keyPartition: strconv.Itoa(merged.Partition), keyDay: merged.Day,
 		keyMinLSN: strconv.FormatUint(merged.MinLSN, 10), keyMaxLSN: strconv.FormatUint(merged.MaxLSN, 10),
-		keyNode: merged.Node, keyReplaces: strings.Join(names, ","),
+		keyNode: merged.Node, keyIncarnation: merged.Incarnation, keyReplaces: strings.Join(names, ","),
 	})
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func TestFormatDocumented(t *testing.T) {
 	names := []string{
 		s.objectKey("<name>"), s.manifestKey("<name>"), DefaultPrefix,
 		RedisLocker{Namespace: "<ns>"}.LockKey(restoreLock), "backup.lock",
-		keyTable, keyPartition, keyDay, keyMinLSN, keyMaxLSN, keyNode, keyReplaces, keyRecoveredFrom, `"format":2`, `"format":1`,
+		keyTable, keyPartition, keyDay, keyMinLSN, keyMaxLSN, keyNode, keyIncarnation, keyReplaces, keyRecoveredFrom, `"format":2`, `"format":1`,
 	}
 	for _, v := range []any{Snapshot{}, TableSnapshot{}, Manifest{}} {
 		typ := reflect.TypeOf(v)

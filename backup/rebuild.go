@@ -32,6 +32,9 @@ const (
 	keyMinLSN    = "miniodb.min_lsn"
 	keyMaxLSN    = "miniodb.max_lsn"
 	keyNode      = "miniodb.node" // whose WAL min/max_lsn are; absent in single-node files
+	// keyIncarnation is the table life the rows were written in
+	// (catalog.Table.Incarnation); absent in files from before incarnations.
+	keyIncarnation = "miniodb.incarnation"
 )
 
 // RebuildOptions control Rebuild.
@@ -247,6 +250,7 @@ func readFooter(ctx context.Context, b objstore.BucketReader, o objstore.ObjectI
 	perr = errors.Join(perr, err)
 	f.MaxLSN, err = strconv.ParseUint(get(keyMaxLSN), 10, 64)
 	f.Node = get(keyNode)
+	f.Incarnation = get(keyIncarnation)
 	if perr = errors.Join(perr, err); perr != nil {
 		return nil, fmt.Errorf("footer of %s: %w", o.Key, perr)
 	}
@@ -413,6 +417,8 @@ func assembleTable(name string, fs []footer, fromSnap map[string]TableSnapshot) 
 			r.table.Flushed = map[string]uint64{}
 		}
 		r.table.Flushed[f.file.Node] = max(r.table.Flushed[f.file.Node], f.file.MaxLSN)
+		// Incarnations are ULIDs: the latest life has the greatest.
+		r.table.Incarnation = max(r.table.Incarnation, f.file.Incarnation)
 		if r.table.CreatedAt.IsZero() || f.file.CreatedAt.Before(r.table.CreatedAt) {
 			r.table.CreatedAt = f.file.CreatedAt
 		}
@@ -428,6 +434,7 @@ func assembleTable(name string, fs []footer, fromSnap map[string]TableSnapshot) 
 			return r, err
 		}
 		r.table.Config, r.table.CreatedAt = t.Config, t.CreatedAt
+		r.table.Incarnation = max(r.table.Incarnation, t.Incarnation)
 		for node, lsn := range t.Flushed {
 			if r.table.Flushed == nil {
 				r.table.Flushed = map[string]uint64{}

@@ -551,14 +551,15 @@ func (d *DataBackup) putRecovered(ctx context.Context, t catalog.Table, src *foo
 	id := ulid.Make()
 	f := catalog.File{Key: path.Dir(src.file.Key) + "/" + id.String() + ".parquet", Table: t.Name,
 		Partition: src.file.Partition, Day: src.file.Day, SchemaHash: ingest.SchemaHash(schema),
-		MinLSN: src.file.MinLSN, MaxLSN: src.file.MaxLSN, Node: src.file.Node, CreatedAt: ulid.Time(id.Time()).UTC()}
+		MinLSN: src.file.MinLSN, MaxLSN: src.file.MaxLSN, Node: src.file.Node, Incarnation: t.Incarnation,
+		CreatedAt: ulid.Time(id.Time()).UTC()}
 	for _, r := range rows {
 		f.Rows += r.NumRows()
 	}
 	body, err := writeParquet(schema, rows, map[string]string{
 		keyTable: t.Name, keyPartition: strconv.Itoa(f.Partition), keyDay: f.Day,
 		keyMinLSN: strconv.FormatUint(f.MinLSN, 10), keyMaxLSN: strconv.FormatUint(f.MaxLSN, 10),
-		keyNode: f.Node, keyRecoveredFrom: path.Base(src.file.Key),
+		keyNode: f.Node, keyIncarnation: f.Incarnation, keyRecoveredFrom: path.Base(src.file.Key),
 	})
 	if err != nil {
 		return newFile{}, fmt.Errorf("write rows recovered from %s: %w", src.file.Key, err)

@@ -68,6 +68,8 @@ type TableSnapshot struct {
 	Schema  []byte              `json:"schema"`
 	Config  catalog.TableConfig `json:"config"`
 	Flushed map[string]uint64   `json:"flushed,omitempty"`
+	// Incarnation is the table's life (catalog.Table.Incarnation).
+	Incarnation string `json:"incarnation,omitempty"`
 	// LegacyFlushedLSN is format 1's single position; decode moves it into
 	// Flushed under the snapshot's node.
 	LegacyFlushedLSN uint64         `json:"flushed_lsn,omitempty"`
@@ -228,7 +230,7 @@ func (s *Service) tableSnapshot(ctx context.Context, name string) (TableSnapshot
 		if err != nil && !errors.Is(err, catalog.ErrTableNotFound) {
 			return TableSnapshot{}, false, err
 		}
-		if err == nil && maps.Equal(after.Flushed, before.Flushed) || attempt >= 20 {
+		if err == nil && maps.Equal(after.Flushed, before.Flushed) && after.Incarnation == before.Incarnation || attempt >= 20 {
 			if err != nil {
 				return TableSnapshot{}, false, nil
 			}
@@ -242,12 +244,12 @@ func toTableSnapshot(t catalog.Table, files []catalog.File) TableSnapshot {
 		files = []catalog.File{}
 	}
 	return TableSnapshot{Name: t.Name, Schema: flight.SerializeSchema(catalog.SchemaOrEmpty(t.Schema), memory.DefaultAllocator),
-		Config: t.Config, Flushed: t.Flushed, CreatedAt: t.CreatedAt, Files: files}
+		Config: t.Config, Flushed: t.Flushed, Incarnation: t.Incarnation, CreatedAt: t.CreatedAt, Files: files}
 }
 
 // Table returns the catalog form of a table snapshot.
 func (ts TableSnapshot) Table() (catalog.Table, error) {
-	t := catalog.Table{Name: ts.Name, Config: ts.Config, Flushed: ts.Flushed, CreatedAt: ts.CreatedAt}
+	t := catalog.Table{Name: ts.Name, Config: ts.Config, Flushed: ts.Flushed, Incarnation: ts.Incarnation, CreatedAt: ts.CreatedAt}
 	if len(ts.Schema) > 0 {
 		sc, err := flight.DeserializeSchema(ts.Schema, memory.DefaultAllocator)
 		if err != nil {

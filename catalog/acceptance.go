@@ -18,7 +18,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "v", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
-	tbl := Table{Name: "t1", Schema: schema, Config: TableConfig{BufferSize: 10, Properties: map[string]string{"owner": "me"}}, CreatedAt: time.Unix(1700000000, 0).UTC()}
+	tbl := Table{Name: "t1", Schema: schema, Incarnation: "inc-1", Config: TableConfig{BufferSize: 10, Properties: map[string]string{"owner": "me"}}, CreatedAt: time.Unix(1700000000, 0).UTC()}
 	ctx := context.Background()
 	file := func(key string, lsn uint64) File {
 		return File{Key: key, Table: "t1", Partition: 1, Day: "2024-01-02", Rows: 3, Bytes: 100, MinLSN: lsn, MaxLSN: lsn}
@@ -30,7 +30,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		mustOK(t, c.CreateTable(ctx, Table{Name: "a0", Schema: schema}))
 		got, err := c.Table(ctx, "t1")
 		mustOK(t, err)
-		if got.Name != "t1" || !got.Schema.Equal(schema) || got.Config.BufferSize != 10 || got.Config.Properties["owner"] != "me" || !got.CreatedAt.Equal(tbl.CreatedAt) {
+		if got.Name != "t1" || !got.Schema.Equal(schema) || got.Config.BufferSize != 10 || got.Config.Properties["owner"] != "me" || !got.CreatedAt.Equal(tbl.CreatedAt) || got.Incarnation != "inc-1" {
 			t.Fatalf("Table = %+v", got)
 		}
 		all, err := c.Tables(ctx)
@@ -54,7 +54,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		wantErr(t, err, ErrTableNotFound)
 		wantErr(t, c.CommitFlush(ctx, "nope", "n1", nil, 1), ErrTableNotFound)
 		wantErr(t, c.UpdateTable(ctx, "nope", schema, TableConfig{}), ErrTableNotFound)
-		_, err = c.ReplaceTable(ctx, "nope", "n1", schema, 1)
+		_, err = c.ReplaceTable(ctx, "nope", "n1", "inc-2", schema, 1)
 		wantErr(t, err, ErrTableNotFound)
 	})
 	t.Run("commit_flush_is_atomic_and_monotonic", func(t *testing.T) {
@@ -85,7 +85,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 			t.Fatalf("Flushed = %v", got.Flushed)
 		}
 		// A replace by n2 moves n2's entry and keeps n1's.
-		_, err := c.ReplaceTable(ctx, "t1", "n2", schema, 10)
+		_, err := c.ReplaceTable(ctx, "t1", "n2", "inc-2", schema, 10)
 		mustOK(t, err)
 		got, _ = c.Table(ctx, "t1")
 		if got.FlushedLSN("n1") != 8 || got.FlushedLSN("n2") != 10 {
@@ -107,7 +107,7 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		c := newCatalog(t)
 		mustOK(t, c.CreateTable(ctx, tbl))
 		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k1", 2)}, 2))
-		removed, err := c.ReplaceTable(ctx, "t1", "n1", wider, 9)
+		removed, err := c.ReplaceTable(ctx, "t1", "n1", "inc-2", wider, 9)
 		mustOK(t, err)
 		files, _ := c.Files(ctx, "t1")
 		got, _ := c.Table(ctx, "t1")
@@ -115,6 +115,16 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 			t.Fatalf("after replace: removed=%d files=%d table=%+v", len(removed), len(files), got)
 		}
 		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("old", 3)}, 3), ErrStaleFlush)
+		// A file of the table's previous life is refused at any LSN.
+		if got.Incarnation != "inc-2" {
+			t.Fatalf("incarnation after replace = %q, want inc-2", got.Incarnation)
+		}
+		old := file("old", 20)
+		old.Incarnation = "inc-1"
+		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{old}, 20), ErrStaleFlush)
+		cur := file("cur", 21)
+		cur.Incarnation = "inc-2"
+		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{cur}, 21))
 	})
 	t.Run("drop_returns_files", func(t *testing.T) {
 		c := newCatalog(t)

@@ -129,7 +129,7 @@ func (c *Bolt) UpdateTable(_ context.Context, name string, schema *arrow.Schema,
 }
 
 // ReplaceTable implements Catalog.
-func (c *Bolt) ReplaceTable(_ context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
+func (c *Bolt) ReplaceTable(_ context.Context, name, node, incarnation string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
 	err = c.update(func(tx *bolt.Tx) error {
 		t, err := getTable(tx, name)
 		if err != nil {
@@ -138,7 +138,7 @@ func (c *Bolt) ReplaceTable(_ context.Context, name, node string, schema *arrow.
 		if removed, err = clearFiles(tx, name); err != nil {
 			return err
 		}
-		t.Schema, t.Flushed = schema, withFlushed(t.Flushed, node, flushedLSN)
+		t.Schema, t.Flushed, t.Incarnation = schema, withFlushed(t.Flushed, node, flushedLSN), incarnation
 		return putTable(tx, t)
 	})
 	return removed, err
@@ -201,6 +201,9 @@ func (c *Bolt) CommitFlush(_ context.Context, table, node string, files []File, 
 		}
 		if have := t.FlushedLSN(node); have >= flushedLSN {
 			return fmt.Errorf("%w: table %s covers LSN %d of node %s, flush %d", ErrStaleFlush, table, have, node, flushedLSN)
+		}
+		if f, stale := t.staleFile(files); stale {
+			return fmt.Errorf("%w: table %s was replaced: file %s belongs to incarnation %s, the table is %s", ErrStaleFlush, table, f.Key, f.Incarnation, t.Incarnation)
 		}
 		fb, err := tx.Bucket(bucketFiles).CreateBucketIfNotExists([]byte(table))
 		if err != nil {

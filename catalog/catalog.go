@@ -32,8 +32,28 @@ type Table struct {
 	// records of this table with LSN <= it are in Files or obsolete, so its
 	// replay skips them. Every node has its own WAL, hence its own entry; a
 	// node without one has flushed nothing of the table.
-	Flushed   map[string]uint64
-	CreatedAt time.Time
+	Flushed map[string]uint64
+	// Incarnation names this life of the table: set when it is created
+	// and again by every replace, it is in every COMMIT record and every
+	// file of that life, so rows of an earlier table of the same name
+	// (still in some node's buffer or WAL) can never land in this one.
+	// "" on tables and files from before incarnations: no check.
+	Incarnation string
+	CreatedAt   time.Time
+}
+
+// staleFile reports the first file that belongs to another incarnation
+// than t's.
+func (t Table) staleFile(files []File) (File, bool) {
+	if t.Incarnation == "" {
+		return File{}, false
+	}
+	for _, f := range files {
+		if f.Incarnation != "" && f.Incarnation != t.Incarnation {
+			return f, true
+		}
+	}
+	return File{}, false
 }
 
 // FlushedLSN is node's entry of Flushed (0 if it has none).
@@ -63,17 +83,20 @@ type TableConfig struct {
 
 // File is one Parquet object holding flushed rows of a table.
 type File struct {
-	Key        string    `json:"key"`
-	Table      string    `json:"table"`
-	Partition  int       `json:"partition"`
-	Day        string    `json:"day"` // yyyy-mm-dd (UTC)
-	Rows       int64     `json:"rows"`
-	Bytes      int64     `json:"bytes"`
-	SchemaHash string    `json:"schema_hash"` // files with equal hashes share one Arrow schema
-	MinLSN     uint64    `json:"min_lsn"`
-	MaxLSN     uint64    `json:"max_lsn"`
-	Node       string    `json:"node,omitempty"` // whose WAL MinLSN and MaxLSN belong to
-	CreatedAt  time.Time `json:"created_at"`
+	Key        string `json:"key"`
+	Table      string `json:"table"`
+	Partition  int    `json:"partition"`
+	Day        string `json:"day"` // yyyy-mm-dd (UTC)
+	Rows       int64  `json:"rows"`
+	Bytes      int64  `json:"bytes"`
+	SchemaHash string `json:"schema_hash"` // files with equal hashes share one Arrow schema
+	MinLSN     uint64 `json:"min_lsn"`
+	MaxLSN     uint64 `json:"max_lsn"`
+	Node       string `json:"node,omitempty"` // whose WAL MinLSN and MaxLSN belong to
+	// Incarnation is the table's when the rows were written
+	// (Table.Incarnation); CommitFlush refuses a file of another.
+	Incarnation string    `json:"incarnation,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 	// Stats are min/max of the shard key and time column (stats.go); absent
 	// in files flushed before they were recorded.
 	Stats []ColumnStats `json:"stats,omitempty"`
@@ -92,16 +115,17 @@ type Catalog interface {
 	// UpdateTable replaces the schema and config of an existing table,
 	// leaving its files and FlushedLSN alone. Idempotent.
 	UpdateTable(ctx context.Context, name string, schema *arrow.Schema, cfg TableConfig) error
-	// ReplaceTable gives an existing table a new schema, removes all its
-	// files and sets node's Flushed entry to flushedLSN (other nodes'
-	// entries stay). It returns the removed files so their objects can be
-	// deleted. Idempotent for the same arguments.
-	ReplaceTable(ctx context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) ([]File, error)
+	// ReplaceTable gives an existing table a new schema and incarnation,
+	// removes all its files and sets node's Flushed entry to flushedLSN
+	// (other nodes' entries stay). It returns the removed files so their
+	// objects can be deleted. Idempotent for the same arguments.
+	ReplaceTable(ctx context.Context, name, node, incarnation string, schema *arrow.Schema, flushedLSN uint64) ([]File, error)
 	// DropTable removes a table and its file entries, returning the files.
 	DropTable(ctx context.Context, name string) ([]File, error)
 	// CommitFlush atomically adds files to a table and raises node's
 	// Flushed entry to flushedLSN; ErrStaleFlush if the entry is already
-	// >= flushedLSN, ErrTableNotFound if the table is gone.
+	// >= flushedLSN or a file belongs to another incarnation of the table,
+	// ErrTableNotFound if the table is gone.
 	CommitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64) error
 	// ReplaceFiles atomically removes the files keyed remove from a table
 	// and adds add, leaving Flushed alone: "replace these files by

@@ -19,6 +19,11 @@
 //     one atomic step; a flush whose snapshot is older than that position
 //     (the table was replaced meanwhile) is refused with ErrStaleFlush and
 //     changes nothing.
+//   - A table's Incarnation (a ULID) names its current life: create and
+//     replace set a new one, every COMMIT record and file of the life
+//     carries it, CommitFlush refuses files of another, and replay skips
+//     COMMITs of another. So rows of an earlier table of the same name,
+//     still in some node's buffer or WAL, never land in this one.
 //   - ReplaceFiles swaps files for others (compaction, retention) in one
 //     atomic step that leaves the positions alone; it fails with
 //     ErrFilesChanged, changing nothing, if any file it removes is gone.

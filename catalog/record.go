@@ -13,15 +13,16 @@ import (
 // tableRecord is the stored form of a Table: JSON with the schema as Arrow
 // IPC bytes (base64 in JSON), so every backend stores the same document.
 type tableRecord struct {
-	Name      string            `json:"name"`
-	Schema    []byte            `json:"schema"`
-	Config    TableConfig       `json:"config"`
-	Flushed   map[string]uint64 `json:"flushed,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
+	Name        string            `json:"name"`
+	Schema      []byte            `json:"schema"`
+	Config      TableConfig       `json:"config"`
+	Flushed     map[string]uint64 `json:"flushed,omitempty"`
+	Incarnation string            `json:"incarnation,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
 }
 
 func encodeTable(t Table) ([]byte, error) {
-	rec := tableRecord{Name: t.Name, Config: t.Config, Flushed: t.Flushed, CreatedAt: t.CreatedAt}
+	rec := tableRecord{Name: t.Name, Config: t.Config, Flushed: t.Flushed, Incarnation: t.Incarnation, CreatedAt: t.CreatedAt}
 	if t.Schema != nil {
 		rec.Schema = flight.SerializeSchema(t.Schema, memory.DefaultAllocator)
 	}
@@ -33,7 +34,7 @@ func decodeTable(b []byte) (Table, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Table{}, fmt.Errorf("decode table: %w", err)
 	}
-	t := Table{Name: rec.Name, Config: rec.Config, Flushed: rec.Flushed, CreatedAt: rec.CreatedAt}
+	t := Table{Name: rec.Name, Config: rec.Config, Flushed: rec.Flushed, Incarnation: rec.Incarnation, CreatedAt: rec.CreatedAt}
 	if len(rec.Schema) > 0 {
 		s, err := flight.DeserializeSchema(rec.Schema, memory.DefaultAllocator)
 		if err != nil {

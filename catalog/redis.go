@@ -473,7 +473,7 @@ func (r *Redis) UpdateTable(ctx context.Context, name string, schema *arrow.Sche
 }
 
 // ReplaceTable implements Catalog.
-func (r *Redis) ReplaceTable(ctx context.Context, name, node string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
+func (r *Redis) ReplaceTable(ctx context.Context, name, node, incarnation string, schema *arrow.Schema, flushedLSN uint64) (removed []File, err error) {
 	err = r.update(ctx, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		t, err := r.getTable(ctx, tx, name)
 		if err != nil {
@@ -482,7 +482,7 @@ func (r *Redis) ReplaceTable(ctx context.Context, name, node string, schema *arr
 		if removed, err = r.listFiles(ctx, tx, name); err != nil {
 			return nil, err
 		}
-		t.Schema, t.Flushed = schema, withFlushed(t.Flushed, node, flushedLSN)
+		t.Schema, t.Flushed, t.Incarnation = schema, withFlushed(t.Flushed, node, flushedLSN), incarnation
 		rec, err := encodeTable(t)
 		if err != nil {
 			return nil, err
@@ -529,6 +529,9 @@ func (r *Redis) CommitFlush(ctx context.Context, table, node string, files []Fil
 		}
 		if have := t.FlushedLSN(node); have >= flushedLSN {
 			return nil, fmt.Errorf("%w: table %s covers LSN %d of node %s, flush %d", ErrStaleFlush, table, have, node, flushedLSN)
+		}
+		if f, stale := t.staleFile(files); stale {
+			return nil, fmt.Errorf("%w: table %s was replaced: file %s belongs to incarnation %s, the table is %s", ErrStaleFlush, table, f.Key, f.Incarnation, t.Incarnation)
 		}
 		t.Flushed = withFlushed(t.Flushed, node, flushedLSN)
 		rec, err := encodeTable(t)

@@ -39,6 +39,7 @@ const (
 	PeerHeader       = "x-miniodb-peer"
 	metaPeerNode     = "miniodb.peer.node"
 	metaPeerFlushed  = "miniodb.peer.flushed_lsn"
+	metaPeerInc      = "miniodb.peer.incarnation"
 	peerRecvMaxBytes = 1 << 30
 )
 
@@ -122,7 +123,8 @@ func (p *peerServer) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGet
 		return Status(err)
 	}
 	defer sn.Release()
-	md := arrow.NewMetadata([]string{metaPeerNode, metaPeerFlushed}, []string{sn.Node, strconv.FormatUint(sn.FlushedLSN, 10)})
+	md := arrow.NewMetadata([]string{metaPeerNode, metaPeerFlushed, metaPeerInc},
+		[]string{sn.Node, strconv.FormatUint(sn.FlushedLSN, 10), sn.Incarnation})
 	schema := arrow.NewSchema(sn.Schema.Fields(), &md)
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
 	defer w.Close()
@@ -207,6 +209,9 @@ func (p *Peers) Buffer(ctx context.Context, node, addr, table string) (*ingest.S
 	md := rdr.Schema().Metadata()
 	if v := md.FindKey(metaPeerFlushed); v >= 0 {
 		sn.FlushedLSN, _ = strconv.ParseUint(md.Values()[v], 10, 64)
+	}
+	if v := md.FindKey(metaPeerInc); v >= 0 {
+		sn.Incarnation = md.Values()[v]
 	}
 	sn.Schema = arrow.NewSchema(rdr.Schema().Fields(), nil)
 	for rdr.Next() {

@@ -44,6 +44,8 @@ func codeOf(err error) codes.Code {
 		return codes.Unavailable
 	case errors.Is(err, query.ErrRefused):
 		return codes.PermissionDenied
+	case errors.Is(err, ingest.ErrConflict):
+		return codes.Aborted
 	case errors.Is(err, query.ErrCanceled), errors.Is(err, context.Canceled):
 		return codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):

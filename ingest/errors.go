@@ -18,5 +18,9 @@ var ErrTableNotFound = errors.New("table does not exist")
 // memory cap (e.g. while the object store is unreachable).
 var ErrBackpressure = errors.New("ingest buffers are full")
 
+// ErrConflict marks an ingest refused because another node replaced or
+// dropped the table while it ran; nothing was added.
+var ErrConflict = errors.New("ingest conflicts with a concurrent change of the table")
+
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("ingest service is closed")

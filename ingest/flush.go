@@ -155,13 +155,13 @@ func (s *Service) FlushAll(ctx context.Context) error {
 func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	ts.flushMu.Lock()
 	defer ts.flushMu.Unlock()
-	entries, schema, cfg := s.durablePrefix(ts)
+	entries, schema, cfg, inc := s.durablePrefix(ts)
 	if len(entries) == 0 {
 		return nil
 	}
 	start := time.Now()
 	maxLSN := entries[len(entries)-1].lsn
-	files, err := s.writeFiles(ctx, ts.name, schema, cfg, entries)
+	files, err := s.writeFiles(ctx, ts.name, inc, schema, cfg, entries)
 	if err == nil {
 		err = s.cat.CommitFlush(ctx, ts.name, s.cfg.NodeID, files, maxLSN)
 	}
@@ -179,12 +179,12 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	return nil
 }
 
-func (s *Service) durablePrefix(ts *tableState) ([]*entry, *arrow.Schema, catalog.TableConfig) {
+func (s *Service) durablePrefix(ts *tableState) ([]*entry, *arrow.Schema, catalog.TableConfig, string) {
 	durable := s.wal.DurableLSN()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	n := sort.Search(len(ts.entries), func(i int) bool { return ts.entries[i].lsn > durable })
-	return append([]*entry(nil), ts.entries[:n]...), ts.schema, s.effectiveConfig(ts)
+	return append([]*entry(nil), ts.entries[:n]...), ts.schema, s.effectiveConfig(ts), ts.incarnation
 }
 
 func (s *Service) dropFlushed(ts *tableState, maxLSN uint64, files []catalog.File) {
@@ -238,7 +238,7 @@ func (s *Service) truncateWAL() {
 
 // writeFiles writes one Parquet file per (partition, day) group, uploads it
 // and adds it to the cache.
-func (s *Service) writeFiles(ctx context.Context, table string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, error) {
+func (s *Service) writeFiles(ctx context.Context, table, incarnation string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, error) {
 	groups := s.split(schema, cfg, entries)
 	defer groups.release()
 	hash := schemaHash(schema)
@@ -247,7 +247,7 @@ func (s *Service) writeFiles(ctx context.Context, table string, schema *arrow.Sc
 	g.SetLimit(max(2, runtime.GOMAXPROCS(0)))
 	for i, key := range groups.order {
 		g.Go(func() error {
-			f, err := s.writeFile(gctx, table, schema, key, groups.byKey[key])
+			f, err := s.writeFile(gctx, table, incarnation, schema, key, groups.byKey[key])
 			f.SchemaHash = hash
 			f.Stats = fileStats(schema, cfg, groups.byKey[key].batches)
 			files[i] = f
@@ -268,14 +268,14 @@ func (s *Service) writeFiles(ctx context.Context, table string, schema *arrow.Sc
 	return files, nil
 }
 
-func (s *Service) writeFile(ctx context.Context, table string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
+func (s *Service) writeFile(ctx context.Context, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
 	day := dayString(key.day)
 	objKey := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, key.partition, day, ulid.Make())
 	staging := filepath.Join(s.cache.Dir(), ".staging", filepath.Base(objKey)+".tmp")
 	size, err := writeParquet(staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
-		"miniodb.node": s.cfg.NodeID,
+		"miniodb.node": s.cfg.NodeID, "miniodb.incarnation": incarnation,
 	})
 	if err != nil {
 		os.Remove(staging)
@@ -286,7 +286,7 @@ func (s *Service) writeFile(ctx context.Context, table string, schema *arrow.Sch
 		return catalog.File{}, err
 	}
 	f := catalog.File{Key: objKey, Table: table, Partition: key.partition, Day: day, Rows: g.rows, Bytes: size,
-		MinLSN: g.minLSN, MaxLSN: g.maxLSN, Node: s.cfg.NodeID, CreatedAt: time.Now().UTC()}
+		MinLSN: g.minLSN, MaxLSN: g.maxLSN, Node: s.cfg.NodeID, Incarnation: incarnation, CreatedAt: time.Now().UTC()}
 	return f, s.cache.Add(objKey, staging)
 }
 

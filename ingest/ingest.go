@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/oklog/ulid/v2"
 	"go.uber.org/zap"
 
 	"github.com/miniodb/miniodb/catalog"
@@ -129,14 +130,15 @@ func (s *Service) createLocked(ctx context.Context, name string, schema *arrow.S
 		return nil, err
 	}
 	lsn := s.wal.LastLSN()
-	t := catalog.Table{Name: name, Schema: schema, Config: cfg, Flushed: map[string]uint64{s.cfg.NodeID: lsn}, CreatedAt: time.Now().UTC()}
+	t := catalog.Table{Name: name, Schema: schema, Config: cfg, Flushed: map[string]uint64{s.cfg.NodeID: lsn},
+		Incarnation: newIncarnation(), CreatedAt: time.Now().UTC()}
 	if err := s.cat.CreateTable(ctx, t); err != nil {
 		if errors.Is(err, catalog.ErrTableExists) {
 			return nil, fmt.Errorf("%w: %q", ErrTableExists, name)
 		}
 		return nil, fmt.Errorf("create table %s: %w", name, err)
 	}
-	ts := &tableState{name: name, schema: schema, config: cfg, flushedLSN: lsn}
+	ts := &tableState{name: name, schema: schema, config: cfg, flushedLSN: lsn, incarnation: t.Incarnation}
 	s.tables[name] = ts
 	return ts, nil
 }
@@ -261,7 +263,8 @@ func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) erro
 		s.abort(t)
 		return errDropped(ts.name)
 	}
-	p, err := s.wal.Append(encodeCommit(t.id, ts.name, false, arrival.UnixNano(), nil))
+	inc := ts.incarnation
+	p, err := s.wal.Append(encodeCommit(t.id, ts.name, false, arrival.UnixNano(), nil, inc))
 	if err != nil {
 		ts.mu.Unlock()
 		s.abort(t)
@@ -278,6 +281,10 @@ func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) erro
 	if err := p.Wait(context.WithoutCancel(ctx)); err != nil {
 		s.dropEntry(ts, e)
 		return walErr(err)
+	}
+	if err := s.stillCurrent(ctx, ts.name, inc); err != nil {
+		s.dropEntry(ts, e)
+		return err
 	}
 	if ts.rows >= s.bufferSize(ts) {
 		s.kickFlusher()
@@ -313,7 +320,8 @@ func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, sch
 		s.abort(t)
 		return errDropped(ts.name)
 	}
-	p, err := s.wal.Append(encodeCommit(t.id, ts.name, true, arrival.UnixNano(), schema))
+	inc := newIncarnation()
+	p, err := s.wal.Append(encodeCommit(t.id, ts.name, true, arrival.UnixNano(), schema, inc))
 	if err == nil {
 		err = p.Wait(context.WithoutCancel(ctx))
 	}
@@ -322,12 +330,39 @@ func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, sch
 		return walErr(err)
 	}
 	s.endTxn(t)
-	return s.applyReplaceLocked(ctx, ts, t.entry(p.LSN, arrival), schema)
+	return s.applyReplaceLocked(ctx, ts, t.entry(p.LSN, arrival), schema, inc)
+}
+
+// newIncarnation names a new life of a table: a ULID, so that later ones
+// sort after earlier ones.
+func newIncarnation() string { return ulid.Make().String() }
+
+// stillCurrent checks, with a catalog other nodes share, that the table an
+// append has just made durable was not replaced or dropped by another node
+// meanwhile (its incarnation is still inc). If it was, the append is not
+// acknowledged: its rows belong to a table that no longer exists, and
+// replay skips its COMMIT. A catalog that cannot be read does not fail the
+// append (it is durable; the next refresh sorts out a replace).
+func (s *Service) stillCurrent(ctx context.Context, table, inc string) error {
+	if s.cfg.RefreshInterval <= 0 || inc == "" {
+		return nil
+	}
+	t, err := s.cat.Table(context.WithoutCancel(ctx), table)
+	switch {
+	case errors.Is(err, catalog.ErrTableNotFound):
+		return fmt.Errorf("%w: %q was dropped by another node during the ingest; nothing was added", ErrConflict, table)
+	case err != nil:
+		s.log.Warn("could not confirm the table's incarnation after an ingest", zap.String("table", table), zap.Error(err))
+		return nil
+	case t.Incarnation != "" && t.Incarnation != inc:
+		return fmt.Errorf("%w: %q was replaced by another node during the ingest; nothing was added", ErrConflict, table)
+	}
+	return nil
 }
 
 // applyReplaceLocked swaps the table content for e (ts.mu held).
-func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *entry, schema *arrow.Schema) error {
-	removed, err := s.cat.ReplaceTable(ctx, ts.name, s.cfg.NodeID, schema, e.lsn-1)
+func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *entry, schema *arrow.Schema, inc string) error {
+	removed, err := s.cat.ReplaceTable(ctx, ts.name, s.cfg.NodeID, inc, schema, e.lsn-1)
 	if err != nil {
 		e.release()
 		s.buffered.Add(-e.bytes)
@@ -343,7 +378,7 @@ func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *ent
 		ts.entries = []*entry{e}
 		ts.rows, ts.bytes = e.rows, e.bytes
 	}
-	ts.schema, ts.files, ts.flushedLSN = schema, nil, e.lsn-1
+	ts.schema, ts.files, ts.flushedLSN, ts.incarnation = schema, nil, e.lsn-1, inc
 	go s.deleteObjects(removed)
 	return nil
 }

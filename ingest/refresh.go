@@ -71,25 +71,56 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 		s.mu.Lock()
 		if s.lookupLocked(t.Name) == nil && !s.closed {
 			s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config,
-				flushedLSN: t.FlushedLSN(s.cfg.NodeID), files: files}
+				flushedLSN: t.FlushedLSN(s.cfg.NodeID), incarnation: t.Incarnation, files: files}
 		}
 		s.mu.Unlock()
 		return nil
 	}
 	ts.flushMu.Lock()
 	defer ts.flushMu.Unlock()
-	files, err := s.cat.Files(ctx, t.Name)
+	// Read again under the flush lock: a replace by this node (which holds
+	// it) may have come after the listing.
+	name := t.Name
+	t, err := s.cat.Table(ctx, name)
 	if errors.Is(err, catalog.ErrTableNotFound) {
 		return nil // the next refresh sees the drop
+	}
+	if err != nil {
+		return fmt.Errorf("refresh table %s: %w", name, err)
+	}
+	files, err := s.cat.Files(ctx, t.Name)
+	if errors.Is(err, catalog.ErrTableNotFound) {
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("refresh files of %s: %w", t.Name, err)
 	}
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	if ts.dropped {
+		ts.mu.Unlock()
 		return nil
 	}
+	var gone []*entry
+	if t.Incarnation != "" && ts.incarnation != "" && t.Incarnation != ts.incarnation {
+		// Replaced or re-created by another node: this node's buffered
+		// rows belong to the table that is gone (replay skips them too).
+		gone = ts.entries
+		ts.entries, ts.rows, ts.bytes = nil, 0, 0
+		ts.schema = t.Schema
+	}
+	ts.incarnation = t.Incarnation
+	defer func() {
+		ts.mu.Unlock()
+		for _, e := range gone {
+			s.buffered.Add(-e.bytes)
+			e.release()
+		}
+		if len(gone) > 0 {
+			s.log.Warn("table replaced by another node: this node's buffered rows of the old table are discarded",
+				zap.String("table", t.Name), zap.Int("transactions", len(gone)))
+			s.truncateWAL()
+		}
+	}()
 	ts.files = files
 	ts.config = t.Config
 	// Columns are only ever added: adopt the catalog's schema when it holds

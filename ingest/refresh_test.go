@@ -2,10 +2,14 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.uber.org/zap"
 
 	"github.com/miniodb/miniodb/catalog"
@@ -46,8 +50,11 @@ func openSharedNode(t *testing.T, redisAddr, ns, objects, node string) *sharedNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(ctx, Config{WALDir: filepath.Join(dir, "wal"), NodeID: node, NoSync: true, FlushInterval: 1 << 40},
-		cat, bucket, cache, zap.NewNop())
+	// A refresh interval marks the catalog as shared (ingest re-checks the
+	// table after each append); an hour keeps the background refresher
+	// out of the test, which refreshes by hand.
+	svc, err := Open(ctx, Config{WALDir: filepath.Join(dir, "wal"), NodeID: node, NoSync: true, FlushInterval: 1 << 40,
+		RefreshInterval: time.Hour}, cat, bucket, cache, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +191,8 @@ func openSharedNodeAt(t *testing.T, redisAddr, ns, objects, node, walDir string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(ctx, Config{WALDir: walDir, NodeID: node, NoSync: true, FlushInterval: 1 << 40}, cat, bucket, cache, zap.NewNop())
+	svc, err := Open(ctx, Config{WALDir: walDir, NodeID: node, NoSync: true, FlushInterval: 1 << 40, RefreshInterval: time.Hour},
+		cat, bucket, cache, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,4 +201,96 @@ func openSharedNodeAt(t *testing.T, redisAddr, ns, objects, node, walDir string,
 		cat.Close()
 	})
 	return &sharedNode{svc: svc, cat: cat}
+}
+
+// crash drops a node's service without flushing, as SIGKILL would.
+func (n *sharedNode) crash() {
+	n.svc.mu.Lock()
+	n.svc.closed = true
+	n.svc.mu.Unlock()
+	close(n.svc.stop)
+	<-n.svc.done
+	<-n.svc.refreshDone
+	n.svc.wal.Close()
+}
+
+// A replace on one node reaches the rows another node holds of the old
+// table: the other node's append that raced it is refused, its flush of old
+// rows is refused, its refresh drops them, and its replay skips them.
+func TestRefreshReplacedElsewhere(t *testing.T) {
+	srv := testenv.Redis(t)
+	ns := testenv.Name("ns")
+	objects := t.TempDir()
+	ctx := context.Background()
+	a := openSharedNode(t, srv.Addr, ns, objects, "n1")
+	b := openSharedNode(t, srv.Addr, ns, objects, "n2")
+	if _, err := a.svc.CreateTable(ctx, "t", ddlSchema, catalog.TableConfig{}, false); err != nil {
+		t.Fatal(err)
+	}
+	ea, eb := &ddlEnv{t: t, svc: a.svc}, &ddlEnv{t: t, svc: b.svc}
+	if err := ea.append("t", 1, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := eb.append("t", 10, 11); err != nil { // n2 learns of the table and buffers two rows
+		t.Fatal(err)
+	}
+	old, _ := a.cat.Table(ctx, "t")
+
+	// n1 replaces the table.
+	rec := ddlBatch(t, 100, 101)
+	rdr, _ := array.NewRecordReader(ddlSchema, []arrow.RecordBatch{rec})
+	if _, err := a.svc.Ingest(ctx, Request{Table: "t", IfMissing: FailIfMissing, IfExists: Replace, Batches: rdr}); err != nil {
+		t.Fatal(err)
+	}
+	rdr.Release()
+	rec.Release()
+	now, _ := a.cat.Table(ctx, "t")
+	if now.Incarnation == "" || now.Incarnation == old.Incarnation {
+		t.Fatalf("incarnation %q after replace, was %q", now.Incarnation, old.Incarnation)
+	}
+
+	// n2 has not refreshed: its next append is durable but not acknowledged.
+	if err := eb.append("t", 12); !errors.Is(err, ErrConflict) {
+		t.Fatalf("append on n2 after n1's replace: %v, want ErrConflict", err)
+	}
+	// Its flush of the old rows is refused by the catalog.
+	if err := b.svc.FlushAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := a.cat.Files(ctx, "t")
+	if len(files) != 0 {
+		t.Fatalf("the replaced table got files %+v", files)
+	}
+	// Its refresh drops them.
+	if err := b.svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f, buf := b.rows(t, "t"); f != 0 || buf != 0 {
+		t.Fatalf("n2 after refresh: %d rows in files, %d buffered; want none of the old table", f, buf)
+	}
+	if got := ea.ids("t"); len(got) != 2 || got[0] != 100 || got[1] != 101 {
+		t.Fatalf("n1 holds %v, want [100 101]", got)
+	}
+	// New appends on n2 belong to the new table; a restart of n2 replays
+	// those and none of the old ones.
+	if err := eb.append("t", 200); err != nil {
+		t.Fatal(err)
+	}
+	walDir, cache := b.svc.cfg.WALDir, b.svc.cache
+	b.crash()
+	b2 := openSharedNodeAt(t, srv.Addr, ns, objects, "n2", walDir, cache)
+	if got := (&ddlEnv{t: t, svc: b2.svc}).ids("t"); len(got) != 1 || got[0] != 200 {
+		t.Fatalf("n2 replayed %v, want [200]", got)
+	}
+}
+
+func ddlBatch(t *testing.T, ids ...int64) arrow.RecordBatch {
+	t.Helper()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, ddlSchema)
+	defer b.Release()
+	for _, id := range ids {
+		b.Field(0).(*array.Int64Builder).Append(id)
+		b.Field(1).AppendNull()
+	}
+	return b.NewRecordBatch()
 }

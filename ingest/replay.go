@@ -58,8 +58,8 @@ func (s *Service) replay(ctx context.Context) error {
 
 func (s *Service) applyCommit(ctx context.Context, lsn uint64, rec walRecord, t *txn) (bool, error) {
 	ts := s.table(rec.table)
-	if ts == nil || lsn <= ts.flushedLSN {
-		releaseAll(t.batches) // table dropped since, or rows already in files
+	if ts == nil || lsn <= ts.flushedLSN || staleIncarnation(rec, ts.incarnation) {
+		releaseAll(t.batches) // table dropped or replaced since, or rows already in files
 		return false, nil
 	}
 	for _, b := range t.batches {
@@ -70,7 +70,7 @@ func (s *Service) applyCommit(ctx context.Context, lsn uint64, rec walRecord, t 
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if rec.replace {
-		return true, s.applyReplaceLocked(ctx, ts, e, rec.schema)
+		return true, s.applyReplaceLocked(ctx, ts, e, rec.schema, rec.incarnation)
 	}
 	ts.entries = append(ts.entries, e)
 	ts.rows += e.rows
@@ -82,4 +82,21 @@ func releaseAll(bs []arrow.RecordBatch) {
 	for _, b := range bs {
 		b.Release()
 	}
+}
+
+// staleIncarnation reports whether a COMMIT belongs to an earlier life of
+// the table than cur, the catalog's: an append of another incarnation (the
+// table was replaced or re-created, possibly by another node), or a
+// replace older than the one the catalog holds. A replace newer than the
+// catalog's is this node's own, durable before the catalog heard of it:
+// replay applies it. Records and tables without incarnations are not
+// checked.
+func staleIncarnation(rec walRecord, cur string) bool {
+	if rec.incarnation == "" || cur == "" {
+		return false
+	}
+	if rec.replace {
+		return rec.incarnation < cur
+	}
+	return rec.incarnation != cur
 }

@@ -109,11 +109,14 @@ type tableState struct {
 	schema     *arrow.Schema
 	config     catalog.TableConfig
 	flushedLSN uint64
-	files      []catalog.File
-	entries    []*entry // committed transactions in LSN order
-	rows       int64
-	bytes      int64
-	dropped    bool // set by DropTable; a COMMIT must never follow it
+	// incarnation is the catalog's Table.Incarnation this node's buffered
+	// rows belong to; every COMMIT and file carries it.
+	incarnation string
+	files       []catalog.File
+	entries     []*entry // committed transactions in LSN order
+	rows        int64
+	bytes       int64
+	dropped     bool // set by DropTable; a COMMIT must never follow it
 }
 
 // entry is one committed transaction held in a buffer.
@@ -176,7 +179,7 @@ func (s *Service) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("load files of %s: %w", t.Name, err)
 		}
-		s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config, flushedLSN: t.FlushedLSN(s.cfg.NodeID), files: files}
+		s.tables[t.Name] = &tableState{name: t.Name, schema: t.Schema, config: t.Config, flushedLSN: t.FlushedLSN(s.cfg.NodeID), incarnation: t.Incarnation, files: files}
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ type Snapshot struct {
 	// MaxLSN <= FlushedLSN), the others in Batches.
 	Node       string
 	FlushedLSN uint64
+	// Incarnation is the table life the buffered rows belong to.
+	Incarnation string
 }
 
 // Release frees the snapshot's batches.
@@ -46,7 +48,7 @@ func (s *Service) Snapshot(ctx context.Context, table string) (*Snapshot, error)
 	durable := s.wal.DurableLSN()
 	ts.mu.Lock()
 	sn := &Snapshot{Table: table, Schema: ts.schema, Files: append([]catalog.File(nil), ts.files...),
-		Node: s.cfg.NodeID, FlushedLSN: ts.flushedLSN}
+		Node: s.cfg.NodeID, FlushedLSN: ts.flushedLSN, Incarnation: ts.incarnation}
 	n := sort.Search(len(ts.entries), func(i int) bool { return ts.entries[i].lsn > durable })
 	var raw []arrow.RecordBatch
 	for _, e := range ts.entries[:n] {

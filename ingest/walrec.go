@@ -15,14 +15,18 @@ import (
 //
 //	DATA:   kind=1 | txn u64 | table len u16 | table | Arrow IPC stream (schema + one batch)
 //	COMMIT: kind=2 | txn u64 | table len u16 | table | flags u8 | arrival unix nanos i64 | schema len u32 | schema IPC
+//	        [| incarnation len u16 | incarnation]   (flags bit 1)
 //
 // Integers are little-endian. flags bit 0 = replace; the schema is present
-// only for a replace (it becomes the table's schema).
+// only for a replace (it becomes the table's schema). flags bit 1 = the
+// table incarnation follows (catalog.Table.Incarnation; absent in records
+// written before incarnations).
 const (
 	kindData   byte = 1
 	kindCommit byte = 2
 
-	flagReplace byte = 1
+	flagReplace     byte = 1
+	flagIncarnation byte = 2
 )
 
 var errBadRecord = errors.New("malformed ingest WAL record")
@@ -35,6 +39,9 @@ type walRecord struct {
 	replace bool              // COMMIT
 	arrival int64             // COMMIT, unix nanos
 	schema  *arrow.Schema     // COMMIT with replace
+	// incarnation is the table's life the COMMIT belongs to: for a
+	// replace, the new one ("" in old records).
+	incarnation string
 }
 
 func appendHeader(b []byte, kind byte, txn uint64, table string) []byte {
@@ -57,7 +64,7 @@ func encodeData(txn uint64, table string, rec arrow.RecordBatch) ([]byte, error)
 	return buf.Bytes(), nil
 }
 
-func encodeCommit(txn uint64, table string, replace bool, arrival int64, schema *arrow.Schema) []byte {
+func encodeCommit(txn uint64, table string, replace bool, arrival int64, schema *arrow.Schema, incarnation string) []byte {
 	b := appendHeader(nil, kindCommit, txn, table)
 	var flags byte
 	var sch []byte
@@ -65,10 +72,18 @@ func encodeCommit(txn uint64, table string, replace bool, arrival int64, schema 
 		flags |= flagReplace
 		sch = serializeSchema(schema)
 	}
+	if incarnation != "" {
+		flags |= flagIncarnation
+	}
 	b = append(b, flags)
 	b = binary.LittleEndian.AppendUint64(b, uint64(arrival))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(sch)))
-	return append(b, sch...)
+	b = append(b, sch...)
+	if incarnation != "" {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(incarnation)))
+		b = append(b, incarnation...)
+	}
+	return b
 }
 
 func serializeSchema(s *arrow.Schema) []byte {
@@ -136,6 +151,13 @@ func decodeCommit(rec *walRecord, p []byte) error {
 			return fmt.Errorf("decode replace schema: %w", err)
 		}
 		rec.schema = s
+	}
+	if p[0]&flagIncarnation != 0 {
+		p = p[13+n:]
+		if len(p) < 2 || len(p) < 2+int(binary.LittleEndian.Uint16(p)) {
+			return errBadRecord
+		}
+		rec.incarnation = string(p[2 : 2+int(binary.LittleEndian.Uint16(p))])
 	}
 	return nil
 }

@@ -12,10 +12,23 @@ import (
 // TestCommitRecordFormat pins the COMMIT layout of
 // docs/format/ingest-wal-records.md.
 func TestCommitRecordFormat(t *testing.T) {
-	got := hex.EncodeToString(encodeCommit(0x0102030405060708, "t1", false, 0x1122334455667788, nil))
-	want := "02" + "0807060504030201" + "0200" + "7431" + "00" + "8877665544332211" + "00000000"
-	if got != want {
-		t.Fatalf("COMMIT bytes\n got %s\nwant %s", got, want)
+	tests := []struct {
+		name, incarnation, want string
+	}{
+		{"without incarnation", "", "02" + "0807060504030201" + "0200" + "7431" + "00" + "8877665544332211" + "00000000"},
+		{"with incarnation", "AB", "02" + "0807060504030201" + "0200" + "7431" + "02" + "8877665544332211" + "00000000" + "0200" + "4142"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := encodeCommit(0x0102030405060708, "t1", false, 0x1122334455667788, nil, tt.incarnation)
+			if got := hex.EncodeToString(b); got != tt.want {
+				t.Fatalf("COMMIT bytes\n got %s\nwant %s", got, tt.want)
+			}
+			c, err := decodeRecord(b, memory.DefaultAllocator)
+			if err != nil || c.incarnation != tt.incarnation || c.replace {
+				t.Fatalf("decoded %+v, %v", c, err)
+			}
+		})
 	}
 }
 
@@ -45,17 +58,17 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %+v", got)
 	}
 
-	c, err := decodeRecord(encodeCommit(42, "events", true, 99, schema), mem)
+	c, err := decodeRecord(encodeCommit(42, "events", true, 99, schema, "01INC"), mem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.kind != kindCommit || !c.replace || c.arrival != 99 || !c.schema.Equal(schema) {
+	if c.kind != kindCommit || !c.replace || c.arrival != 99 || !c.schema.Equal(schema) || c.incarnation != "01INC" {
 		t.Fatalf("decoded commit %+v", c)
 	}
 }
 
 func TestDecodeRejectsTruncatedRecords(t *testing.T) {
-	full := encodeCommit(1, "table", true, 5, arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int32}}, nil))
+	full := encodeCommit(1, "table", true, 5, arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int32}}, nil), "01INCARNATION")
 	for n := 0; n < len(full); n++ {
 		if _, err := decodeRecord(full[:n], memory.DefaultAllocator); err == nil {
 			t.Fatalf("a COMMIT cut to %d of %d bytes decoded without error", n, len(full))

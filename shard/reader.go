@@ -29,8 +29,9 @@ type BufferPuller interface {
 	Buffer(ctx context.Context, node, addr, table string) (*ingest.Snapshot, error)
 }
 
-// FileLister reads a table's current files from the shared catalog.
+// FileLister reads a table and its current files from the shared catalog.
 type FileLister interface {
+	Table(ctx context.Context, name string) (catalog.Table, error)
 	Files(ctx context.Context, table string) ([]catalog.File, error)
 }
 
@@ -120,10 +121,21 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		release()
 		return nil, err
 	}
-	files, err := r.Files.Files(ctx, table)
+	cur, err := r.Files.Table(ctx, local.Table)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("table %s: %w", table, err)
+	}
+	files, err := r.Files.Files(ctx, local.Table)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("files of %s: %w", table, err)
+	}
+	// A buffer of an earlier life of the table (a node that has not yet
+	// seen another's replace or re-create) holds rows of a table that is
+	// gone: it is left out.
+	stale := func(sn *ingest.Snapshot) bool {
+		return sn.Incarnation != "" && cur.Incarnation != "" && sn.Incarnation != cur.Incarnation
 	}
 	cut := map[string]uint64{local.Node: local.FlushedLSN}
 	for _, sn := range pulled {
@@ -138,12 +150,24 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		}
 		out.Files = append(out.Files, f)
 	}
-	out.Batches = local.Batches
+	if stale(local) {
+		releaseAll(local.Batches)
+	} else {
+		out.Batches = local.Batches
+	}
 	for _, sn := range pulled {
-		for _, b := range sn.Batches {
-			out.Batches = append(out.Batches, ingest.Conform(b, out.Schema))
+		if !stale(sn) {
+			for _, b := range sn.Batches {
+				out.Batches = append(out.Batches, ingest.Conform(b, out.Schema))
+			}
 		}
 		sn.Release()
 	}
 	return out, nil
+}
+
+func releaseAll(batches []arrow.RecordBatch) {
+	for _, b := range batches {
+		b.Release()
+	}
 }

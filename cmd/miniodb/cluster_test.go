@@ -426,3 +426,58 @@ func spreadParquet(t *testing.T, clients []*flightsql.Client, path, table string
 		t.Fatalf("ingested %d rows of %s, want %d", total, table, f.NumRows())
 	}
 }
+
+// A replace, and a drop and re-create, on one node leave nothing of the old
+// table in any answer, although another node still buffered rows of it;
+// that node's racing append is refused with ABORTED, never half-kept.
+func TestClusterReplaceAcrossNodes(t *testing.T) {
+	env := newStoreEnv(t)
+	slow := "buffer:\n  flush_interval: 1h\n"
+	a := startClusterNode(t, env, "node-a", slow)
+	b := startClusterNode(t, env, "node-b", slow)
+	ca, cb := a.client(), b.client()
+	ctx := context.Background()
+	if _, err := ingestRecs(ctx, ca, "rep", modeCreate, idBatch(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestRecs(ctx, cb, "rep", modeAppend, idBatch(100, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestRecs(ctx, ca, "rep", modeReplace, idBatch(1000, 3)); err != nil {
+		t.Fatal(err)
+	}
+	want := func(c *flightsql.Client, n, sum int64) {
+		t.Helper()
+		got := queryInts(t, c, "SELECT count(*), sum(id) FROM rep")
+		if got[0] != n || got[1] != sum {
+			t.Fatalf("count, sum = %v, want [%d %d]", got, n, sum)
+		}
+	}
+	want(ca, 3, 3003) // at once, before node-b has refreshed
+	want(cb, 3, 3003)
+	// node-b's append either lands in the new table or, if it raced node-b's
+	// refresh, is refused whole; retried, it lands once.
+	for {
+		_, err := ingestRecs(ctx, cb, "rep", modeAppend, idBatch(2000, 1))
+		if err == nil {
+			break
+		}
+		wantCode(t, err, codes.Aborted, "replaced by another node")
+		time.Sleep(50 * time.Millisecond)
+	}
+	want(ca, 4, 5003)
+
+	// DROP on node-a, re-create with other rows at once: node-b's rows of
+	// the dropped table (id 2000) appear nowhere.
+	if _, err := ca.ExecuteUpdate(ctx, "DROP TABLE rep"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestRecs(ctx, ca, "rep", modeCreate, idBatch(5000, 2)); err != nil {
+		t.Fatal(err)
+	}
+	want(ca, 2, 10001)
+	want(cb, 2, 10001)
+	b.kill() // and its WAL replays none of the old rows
+	b.restart()
+	want(b.client(), 2, 10001)
+}

@@ -78,8 +78,13 @@ func TestFaultRedisFlushAll(t *testing.T) {
 	if err := led.send(c, "events", 3); err != nil { // into the WAL; its flush must not commit
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "the running node notices", func() bool {
-		return strings.Contains(s.logs.String(), "catalog identity lost")
+	waitUntil(t, 30*time.Second, "the running node's flush notices", func() bool {
+		for _, line := range strings.Split(s.logs.String(), "\n") {
+			if strings.Contains(line, "flush failed") && strings.Contains(line, "catalog identity lost") {
+				return true
+			}
+		}
+		return false
 	})
 	err := newBatchLedger(10).send(c, "created_after_flushall", 0)
 	wantCode(t, err, codes.Unavailable, "catalog identity lost")
