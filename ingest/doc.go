@@ -22,6 +22,11 @@
 // (partition, day) to the object store, and commits the files to the catalog
 // in one step that also raises the table's FlushedLSN to the last LSN it
 // covers. Replay skips every COMMIT whose LSN is <= its table's FlushedLSN.
+// Every table also has an incarnation (catalog.Table.Incarnation, a ULID
+// set by create and replace) that every COMMIT and file carries: replay,
+// CommitFlush and Refresh drop rows of an earlier life of the table, so a
+// replace or re-create on another node never lets old rows into the new
+// table, and an append racing one is refused with ErrConflict.
 // FlushedLSN is this node's entry of catalog.Table.Flushed (Config.NodeID):
 // nodes sharing a catalog each have their own WAL, hence their own entry,
 // and every file records whose WAL its LSNs are (catalog.File.Node, footer
