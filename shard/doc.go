@@ -1,5 +1,6 @@
-// Package shard decides where rows live in a cluster: the partitions of a
-// table, which node owns each partition, and which nodes are members.
+// Package shard is the cluster's routing: which nodes are members, which
+// node owns each partition of a table, and where a query finds a table's
+// rows.
 //
 // # Partitions and owners
 //
@@ -16,6 +17,18 @@
 // library cannot place fewer partitions than members); further nodes still
 // accept clients and coordinate queries. Draining and down nodes own
 // nothing.
+//
+// # Reading across nodes
+//
+// Reader (reader.go) is the query engine's source on a shared catalog: for
+// each table a query reads it pulls every other node's buffered rows, each
+// cut at the WAL position that node's files reach, then reads the files
+// from the catalog and leaves out a node's files beyond its cut, so an
+// acknowledged row is counted once whether or not it was flushed in
+// between. Buffers of an earlier incarnation of the table are left out. A
+// node that is down or unreachable fails the query (ErrNodeUnavailable)
+// rather than answer without its rows. Until rows are placed by the ring,
+// every node may hold rows of every partition, so every node is asked.
 //
 // # Membership
 //
