@@ -72,6 +72,16 @@
 // the connection of a client whose stream has not taken a message for
 // server.stream_idle_timeout. Tests run under goleak.
 //
+// # Node-to-node
+//
+// WithPeers (peer.go) answers one kind of call of another node: a DoGet
+// whose ticket asks for this node's buffered rows of a table, streamed as
+// Arrow with the node's WAL cut and the table's incarnation in the schema
+// metadata. Peers is the client side. Such calls carry an HMAC of the
+// calling node's id under cluster.secret (PeerHeader); the auth
+// interceptors let them in without user credentials, for buffer tickets
+// only (PermissionDenied for anything else).
+//
 // # Endpoints
 //
 // Every FlightInfo has one endpoint at Config.Location: on a single node

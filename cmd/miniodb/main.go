@@ -1,5 +1,3 @@
-// Command miniodb is the MinIODB binary: the server (serve) and its client
-// subcommands (sql, load, backup, version) in one executable.
 package main
 
 import (
