@@ -55,23 +55,8 @@ func (c *countingReader) Next() bool {
 	if !c.BatchReader.Next() {
 		return false
 	}
-	for _, col := range c.RecordBatch().Columns() {
-		c.bytes += arrayBytes(col.Data())
-	}
+	c.bytes += ingest.BatchBytes(c.RecordBatch())
 	return true
-}
-
-func arrayBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += arrayBytes(c)
-	}
-	return n
 }
 
 // Stream is a running query's result (a *query.Stream). Close must be

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/miniodb/miniodb/ingest"
 )
 
 // rawFlight is the baseline: a plain arrow-go Flight server whose DoPut
@@ -115,7 +117,7 @@ func rawGet(ctx context.Context, c flight.Client) (rows, bytes int64, first floa
 		}
 		rec := rdr.RecordBatch()
 		rows += rec.NumRows()
-		bytes += recBytes(rec)
+		bytes += ingest.BatchBytes(rec)
 	}
 	return rows, bytes, first, rdr.Err()
 }

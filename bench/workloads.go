@@ -20,6 +20,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/miniodb/miniodb/bench/tpch"
+	"github.com/miniodb/miniodb/ingest"
 )
 
 // batchRows is the batch size clients send and the baseline serves.
@@ -126,7 +127,7 @@ func readEndpoint(ctx context.Context, c *flightsql.Client, ep *flight.FlightEnd
 			res.FirstBatch = t.seconds()
 		}
 		res.Rows += rec.NumRows()
-		res.Bytes += recBytes(rec)
+		res.Bytes += ingest.BatchBytes(rec)
 		if keep {
 			rec.Retain()
 			res.Recs = append(res.Recs, rec)

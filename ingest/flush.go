@@ -23,8 +23,10 @@ import (
 	"github.com/miniodb/miniodb/catalog"
 )
 
-// batchBytes is the memory a batch holds: the sizes of all its buffers.
-func batchBytes(b arrow.RecordBatch) int64 {
+// BatchBytes is the memory a batch holds: the sizes of all its Arrow
+// buffers, children included (what it costs on the wire, give or take the
+// IPC framing).
+func BatchBytes(b arrow.RecordBatch) int64 {
 	var n int64
 	for _, c := range b.Columns() {
 		n += dataBytes(c.Data())

@@ -184,7 +184,7 @@ func (s *Service) appendData(ctx context.Context, t *txn, table string, rec arro
 	if rec.NumRows() == 0 {
 		return nil
 	}
-	size := batchBytes(rec)
+	size := BatchBytes(rec)
 	if s.buffered.Load()+size > s.cfg.MaxBuffered {
 		s.kickFlusher()
 		return fmt.Errorf("%w: %d bytes buffered, cap %d", ErrBackpressure, s.buffered.Load(), s.cfg.MaxBuffered)

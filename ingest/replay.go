@@ -63,7 +63,7 @@ func (s *Service) applyCommit(ctx context.Context, lsn uint64, rec walRecord, t 
 		return false, nil
 	}
 	for _, b := range t.batches {
-		t.bytes += batchBytes(b)
+		t.bytes += BatchBytes(b)
 	}
 	s.buffered.Add(t.bytes)
 	e := t.entry(lsn, time.Unix(0, rec.arrival).UTC())

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/miniodb/miniodb/ingest"
 )
 
 // ErrResultTooLarge marks a query whose result exceeds the engine's
@@ -22,7 +24,7 @@ type resultCap struct {
 // that would cross a cap is not delivered: a client never gets more than
 // the cap, and never a result it could take for a whole one.
 func (c *resultCap) add(rec arrow.RecordBatch) error {
-	rows, bytes := c.rows+rec.NumRows(), c.bytes+recordBytes(rec)
+	rows, bytes := c.rows+rec.NumRows(), c.bytes+ingest.BatchBytes(rec)
 	switch {
 	case c.maxRows > 0 && rows > c.maxRows:
 		return fmt.Errorf("%w: %w: more than %d rows (query.max_result_rows) after %d rows were sent; add a LIMIT or raise query.max_result_rows",
@@ -55,27 +57,4 @@ func (e *Engine) memoryError(err error) error {
 	}
 	return fmt.Errorf("%s; the query needs more than the node's query memory (query.memory_limit %s, shared by running queries) plus spill space (query.max_temp_directory_size %s): reduce what it aggregates or sorts, or raise those settings: %w",
 		strings.TrimPrefix(msg, ErrResources.Error()+": "), limit, spill, ErrResources)
-}
-
-// recordBytes is the size of rec's Arrow buffers, children included: what
-// it costs on the wire, give or take the IPC framing.
-func recordBytes(rec arrow.RecordBatch) int64 {
-	var n int64
-	for _, col := range rec.Columns() {
-		n += dataBytes(col.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	return n
 }
