@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/oklog/ulid/v2"
@@ -230,32 +229,10 @@ func readAll(ctx context.Context, b objstore.BucketReader, f catalog.File) (*arr
 	return sc, out, nil
 }
 
-// writeParquet writes batches as the flush does (its writer settings, the
-// Arrow schema stored, key-value metadata sorted by key).
+// writeParquet writes batches as the flush does (ingest.WriteParquet).
 func writeParquet(schema *arrow.Schema, batches []arrow.RecordBatch, meta map[string]string) ([]byte, error) {
 	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(ingest.ParquetWriterOptions(schema)...)
-	w, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return nil, err
-	}
-	for _, rec := range batches {
-		if err := w.WriteBuffered(rec); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := w.AppendKeyValueMetadata(k, meta[k]); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := ingest.WriteParquet(&buf, schema, batches, meta); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

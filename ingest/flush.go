@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/oklog/ulid/v2"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -313,28 +311,7 @@ func writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]s
 		return 0, err
 	}
 	defer f.Close()
-	props := parquet.NewWriterProperties(writerOptions(schema)...)
-	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return 0, err
-	}
-	for _, rec := range g.batches {
-		if err := w.WriteBuffered(rec); err != nil {
-			w.Close()
-			return 0, err
-		}
-	}
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := w.AppendKeyValueMetadata(k, meta[k]); err != nil {
-			return 0, err
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := WriteParquet(f, schema, g.batches, meta); err != nil {
 		return 0, err
 	}
 	st, err := os.Stat(path)

@@ -1,8 +1,12 @@
 package ingest
 
 import (
+	"io"
+	"sort"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/miniodb/miniodb/catalog"
 )
@@ -16,7 +20,30 @@ func FileStats(schema *arrow.Schema, cfg catalog.TableConfig, batches []arrow.Re
 	return fileStats(schema, cfg, batches)
 }
 
-// ParquetWriterOptions are the Parquet writer settings of a flush.
-func ParquetWriterOptions(schema *arrow.Schema) []parquet.WriterProperty {
-	return writerOptions(schema)
+// WriteParquet writes batches to w as one Parquet file, as a flush does:
+// its writer settings, the Arrow schema stored, and meta as key-value
+// metadata in key order.
+func WriteParquet(w io.Writer, schema *arrow.Schema, batches []arrow.RecordBatch, meta map[string]string) error {
+	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(writerOptions(schema)...),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return err
+	}
+	for _, rec := range batches {
+		if err := fw.WriteBuffered(rec); err != nil {
+			fw.Close()
+			return err
+		}
+	}
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := fw.AppendKeyValueMetadata(k, meta[k]); err != nil {
+			return err
+		}
+	}
+	return fw.Close()
 }
