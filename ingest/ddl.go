@@ -115,14 +115,11 @@ func (s *Service) DropTable(ctx context.Context, name string, ifExists bool) (bo
 	}
 	delete(s.tables, name)
 	ts.dropped = true
-	gone := ts.entries
-	ts.entries, ts.files, ts.rows, ts.bytes = nil, nil, 0, 0
+	gone := ts.takeEntries()
+	ts.files = nil
 	ts.mu.Unlock()
 	s.mu.Unlock()
-	for _, e := range gone {
-		s.buffered.Add(-e.bytes)
-		e.release()
-	}
+	s.releaseEntries(gone)
 	go s.deleteObjects(removed)
 	s.truncateWAL()
 	return true, nil

@@ -292,6 +292,22 @@ func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) erro
 	return nil
 }
 
+// takeEntries empties the table's buffer and returns what it held (ts.mu
+// held); releaseEntries frees it.
+func (ts *tableState) takeEntries() []*entry {
+	gone := ts.entries
+	ts.entries, ts.rows, ts.bytes = nil, 0, 0
+	return gone
+}
+
+// releaseEntries frees entries taken out of a buffer.
+func (s *Service) releaseEntries(gone []*entry) {
+	for _, e := range gone {
+		s.buffered.Add(-e.bytes)
+		e.release()
+	}
+}
+
 // dropEntry takes back an entry whose COMMIT never became durable.
 func (s *Service) dropEntry(ts *tableState, e *entry) {
 	ts.mu.Lock()
@@ -368,12 +384,7 @@ func (s *Service) applyReplaceLocked(ctx context.Context, ts *tableState, e *ent
 		s.buffered.Add(-e.bytes)
 		return fmt.Errorf("replace table %s: %w", ts.name, err)
 	}
-	for _, old := range ts.entries {
-		old.release()
-		s.buffered.Add(-old.bytes)
-	}
-	ts.entries = nil
-	ts.rows, ts.bytes = 0, 0
+	s.releaseEntries(ts.takeEntries())
 	if len(e.batches) > 0 {
 		ts.entries = []*entry{e}
 		ts.rows, ts.bytes = e.rows, e.bytes

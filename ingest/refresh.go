@@ -104,23 +104,10 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 	if t.Incarnation != "" && ts.incarnation != "" && t.Incarnation != ts.incarnation {
 		// Replaced or re-created by another node: this node's buffered
 		// rows belong to the table that is gone (replay skips them too).
-		gone = ts.entries
-		ts.entries, ts.rows, ts.bytes = nil, 0, 0
+		gone = ts.takeEntries()
 		ts.schema = t.Schema
 	}
 	ts.incarnation = t.Incarnation
-	defer func() {
-		ts.mu.Unlock()
-		for _, e := range gone {
-			s.buffered.Add(-e.bytes)
-			e.release()
-		}
-		if len(gone) > 0 {
-			s.log.Warn("table replaced by another node: this node's buffered rows of the old table are discarded",
-				zap.String("table", t.Name), zap.Int("transactions", len(gone)))
-			s.truncateWAL()
-		}
-	}()
 	ts.files = files
 	ts.config = t.Config
 	// Columns are only ever added: adopt the catalog's schema when it holds
@@ -128,7 +115,20 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 	if t.Schema != nil && !t.Schema.Equal(ts.schema) && superset(t.Schema, ts.schema) {
 		ts.schema = t.Schema
 	}
+	ts.mu.Unlock()
+	if len(gone) > 0 {
+		s.discardedElsewhere(t.Name, "replaced", gone)
+	}
 	return nil
+}
+
+// discardedElsewhere frees this node's buffered rows of a table another
+// node replaced or dropped, says so, and lets the WAL go of them.
+func (s *Service) discardedElsewhere(table, how string, gone []*entry) {
+	s.releaseEntries(gone)
+	s.log.Warn("table "+how+" by another node: this node's buffered rows of the old table are discarded",
+		zap.String("table", table), zap.Int("transactions", len(gone)))
+	s.truncateWAL()
 }
 
 // superset reports whether a has every field of b, by name and type.
@@ -165,18 +165,12 @@ func (s *Service) forgetIfDropped(ctx context.Context, ts *tableState) error {
 	s.mu.Unlock()
 	ts.mu.Lock()
 	ts.dropped = true
-	gone := ts.entries
-	ts.entries, ts.files, ts.rows, ts.bytes = nil, nil, 0, 0
+	gone := ts.takeEntries()
+	ts.files = nil
 	ts.mu.Unlock()
-	for _, e := range gone {
-		s.buffered.Add(-e.bytes)
-		e.release()
-	}
 	if len(gone) > 0 {
-		s.log.Warn("table dropped by another node: this node's buffered rows of it are discarded",
-			zap.String("table", ts.name), zap.Int("transactions", len(gone)))
+		s.discardedElsewhere(ts.name, "dropped", gone)
 	}
-	s.truncateWAL()
 	return nil
 }
 
