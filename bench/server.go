@@ -1,24 +1,23 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/miniodb/miniodb/testenv"
 )
 
 // maxMsg matches the server's gRPC message bound.
@@ -29,37 +28,8 @@ type Server struct {
 	Bin, DataDir, Config string
 	Addr, REST           string
 	cmd                  *exec.Cmd
-	logs                 *lockedBuf
+	logs                 *testenv.LogBuffer
 	exited               chan struct{}
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		l.b.Reset()
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // WriteConfig writes a serve config into dataDir and returns its path.
@@ -82,15 +52,15 @@ log:
 // Start runs the server and waits until it answers Flight SQL.
 func (s *Server) Start() error {
 	var err error
-	if s.Addr, err = freeAddr(); err != nil {
+	if s.Addr, err = testenv.FreeAddr(); err != nil {
 		return err
 	}
-	if s.REST, err = freeAddr(); err != nil {
+	if s.REST, err = testenv.FreeAddr(); err != nil {
 		return err
 	}
 	s.cmd = exec.Command(s.Bin, "serve", "--config", s.Config, "--data-dir", s.DataDir,
 		"--grpc-addr", s.Addr, "--rest-addr", s.REST)
-	s.logs = &lockedBuf{}
+	s.logs = &testenv.LogBuffer{Max: 1 << 20}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		return err

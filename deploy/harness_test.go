@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -356,35 +355,17 @@ type liveNode struct {
 	cmd    *exec.Cmd
 	rest   string // http://127.0.0.1:port
 	grpc   string
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	exited chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startNode runs argv (the binary first) with env, its listeners moved to
@@ -410,7 +391,7 @@ func startNodeAs(t *testing.T, dir string, creds *syscall.Credential, argv []str
 	for k, v := range env {
 		all[k] = v
 	}
-	n := &liveNode{t: t, rest: "http://" + all["MINIODB_SERVER_REST_PORT"], grpc: all["MINIODB_SERVER_GRPC_PORT"], logs: &syncBuffer{}, exited: make(chan struct{})}
+	n := &liveNode{t: t, rest: "http://" + all["MINIODB_SERVER_REST_PORT"], grpc: all["MINIODB_SERVER_GRPC_PORT"], logs: &testenv.LogBuffer{}, exited: make(chan struct{})}
 	n.cmd = exec.Command(argv[0], argv[1:]...)
 	n.cmd.Env = baseEnv(all)
 	n.cmd.Dir = dir

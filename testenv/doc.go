@@ -30,4 +30,7 @@
 // timeout.
 //
 // Everything binds 127.0.0.1 only, and every wait is bounded by a deadline.
+//
+// FreeAddr and LogBuffer (child.go) serve the harnesses that start
+// `miniodb serve` itself (cmd/miniodb, deploy, bench) the same way.
 package testenv

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +22,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/miniodb/miniodb/testenv"
 )
 
 // binary is the miniodb executable the end-to-end tests run as a child
@@ -57,35 +56,17 @@ type server struct {
 	addr    string
 	dataDir string
 	args    []string
-	logs    *syncBuffer
+	logs    *testenv.LogBuffer
 	exited  chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startServer runs a node on a fresh port over dataDir and waits until it
@@ -108,7 +89,7 @@ func (s *server) start() {
 	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr, "--rest-addr", "127.0.0.1:0"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.WaitDelay = 10 * time.Second // Wait returns even if something inherited the output pipes
-	s.logs = &syncBuffer{}
+	s.logs = &testenv.LogBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -153,7 +134,7 @@ func cliCommand(t testing.TB, name string, args ...string) *exec.Cmd {
 // running 90 s before the test binary's deadline, it is sent SIGQUIT (the Go
 // runtime then prints every goroutine) and its log is printed, so the
 // server's side of the hang ends up next to the test binary's own dump.
-func dumpNearDeadline(test string, p *os.Process, exited <-chan struct{}, logs *syncBuffer, deadline time.Time) {
+func dumpNearDeadline(test string, p *os.Process, exited <-chan struct{}, logs *testenv.LogBuffer, deadline time.Time) {
 	timer := time.NewTimer(time.Until(deadline) - 90*time.Second)
 	defer timer.Stop()
 	select {
