@@ -56,16 +56,44 @@ func openService(t *testing.T, dir string, cfg Config) (*catalog.Bolt, *Service)
 	return cat, svc
 }
 
+// flushedTable creates table name with rows 1, 2, 3 flushed to Parquet and
+// returns its files.
+func (e *ddlEnv) flushedTable(name string) []catalog.File {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.svc.CreateTable(ctx, name, ddlSchema, catalog.TableConfig{}, false); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.append(name, 1, 2, 3); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.svc.FlushAll(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	files, err := e.cat.Files(ctx, name)
+	if err != nil || len(files) == 0 {
+		e.t.Fatalf("files after flush: %v %v", files, err)
+	}
+	return files
+}
+
 // crash drops the service without flushing (its WAL stays as written).
 func (e *ddlEnv) crash() {
-	e.svc.mu.Lock()
-	e.svc.closed = true
-	e.svc.mu.Unlock()
-	close(e.svc.stop)
-	<-e.svc.done
-	e.svc.wal.Close()
+	crashService(e.svc)
 	e.cat.Close()
 	e.svc = nil
+}
+
+// crashService stops s as SIGKILL would: nothing is flushed and its WAL
+// stays as written.
+func crashService(s *Service) {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	<-s.refreshDone
+	s.wal.Close()
 }
 
 func (e *ddlEnv) close() {
@@ -168,19 +196,7 @@ func TestCreateTable(t *testing.T) {
 func TestDropTable(t *testing.T) {
 	ctx := context.Background()
 	e := openDDLEnv(t, t.TempDir())
-	if _, err := e.svc.CreateTable(ctx, "t", ddlSchema, catalog.TableConfig{}, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.append("t", 1, 2, 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.FlushAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	files, err := e.cat.Files(ctx, "t")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("files after flush: %v %v", files, err)
-	}
+	e.flushedTable("t")
 	if err := e.append("t", 4); err != nil {
 		t.Fatal(err)
 	}

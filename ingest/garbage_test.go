@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/miniodb/miniodb/catalog"
 )
 
 // Start-up deletes objects no catalog entry references once they are older
@@ -17,19 +15,7 @@ func TestCollectGarbageSparesYoungAndReferenced(t *testing.T) {
 	dir := t.TempDir()
 	e := openDDLEnv(t, dir)
 	ctx := context.Background()
-	if _, err := e.svc.CreateTable(ctx, "t", ddlSchema, catalog.TableConfig{}, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.append("t", 1, 2, 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.FlushAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	files, err := e.cat.Files(ctx, "t")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("files after flush: %v %v", files, err)
-	}
+	files := e.flushedTable("t")
 	e.close()
 
 	objects := filepath.Join(dir, "objects")

@@ -22,9 +22,13 @@ import (
 type sharedNode struct {
 	svc *Service
 	cat *catalog.Redis
+	dir string // its WAL and cache
 }
 
-func openSharedNode(t *testing.T, redisAddr, ns, objects, node string) *sharedNode {
+// openSharedNode opens node n of a cluster sharing ns and objects, with a
+// WAL and cache of its own in dir (a new folder if ""; an old one to
+// restart the node). The first node gives the catalog its identity.
+func openSharedNode(t *testing.T, redisAddr, ns, objects, node, dir string) *sharedNode {
 	t.Helper()
 	ctx := context.Background()
 	cat, err := catalog.OpenRedis(ctx, catalog.RedisConfig{Addr: redisAddr, Namespace: ns})
@@ -45,7 +49,9 @@ func openSharedNode(t *testing.T, redisAddr, ns, objects, node string) *sharedNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	cache, err := objstore.NewCache(objstore.CacheConfig{Dir: filepath.Join(dir, "cache")}, bucket)
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +64,11 @@ func openSharedNode(t *testing.T, redisAddr, ns, objects, node string) *sharedNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &sharedNode{svc: svc, cat: cat}
 	t.Cleanup(func() {
 		svc.Close(context.Background())
 		cat.Close()
 	})
-	return n
+	return &sharedNode{svc: svc, cat: cat, dir: dir}
 }
 
 func (n *sharedNode) rows(t *testing.T, table string) (files, buffered int64) {
@@ -88,8 +93,8 @@ func TestRefreshSharedCatalog(t *testing.T) {
 	ns := testenv.Name("ns")
 	objects := t.TempDir()
 	ctx := context.Background()
-	a := openSharedNode(t, srv.Addr, ns, objects, "n1")
-	b := openSharedNode(t, srv.Addr, ns, objects, "n2")
+	a := openSharedNode(t, srv.Addr, ns, objects, "n1", "")
+	b := openSharedNode(t, srv.Addr, ns, objects, "n2", "")
 	if _, err := a.svc.CreateTable(ctx, "t", ddlSchema, catalog.TableConfig{}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +148,8 @@ func TestRefreshSharedCatalog(t *testing.T) {
 	if err := eb.append("t", 102); err != nil { // one row left in n2's buffer
 		t.Fatal(err)
 	}
-	b.svc.mu.Lock()
-	b.svc.closed = true
-	b.svc.mu.Unlock()
-	close(b.svc.stop)
-	<-b.svc.done
-	b.svc.wal.Close()
-	b2 := openSharedNodeAt(t, srv.Addr, ns, objects, "n2", b.svc.cfg.WALDir, b.svc.cache)
+	b.crash()
+	b2 := openSharedNode(t, srv.Addr, ns, objects, "n2", b.dir)
 	if f, buf := b2.rows(t, "t"); f != 7 || buf != 1 {
 		t.Fatalf("after n2's restart: %d rows in files, %d buffered; want 7 and 1", f, buf)
 	}
@@ -179,40 +179,8 @@ func TestRefreshSharedCatalog(t *testing.T) {
 	}
 }
 
-// openSharedNodeAt reopens a node on an existing WAL folder.
-func openSharedNodeAt(t *testing.T, redisAddr, ns, objects, node, walDir string, cache *objstore.Cache) *sharedNode {
-	t.Helper()
-	ctx := context.Background()
-	cat, err := catalog.OpenRedis(ctx, catalog.RedisConfig{Addr: redisAddr, Namespace: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := objstore.NewFileBucket(objects)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := Open(ctx, Config{WALDir: walDir, NodeID: node, NoSync: true, FlushInterval: 1 << 40, RefreshInterval: time.Hour},
-		cat, bucket, cache, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		svc.Close(context.Background())
-		cat.Close()
-	})
-	return &sharedNode{svc: svc, cat: cat}
-}
-
 // crash drops a node's service without flushing, as SIGKILL would.
-func (n *sharedNode) crash() {
-	n.svc.mu.Lock()
-	n.svc.closed = true
-	n.svc.mu.Unlock()
-	close(n.svc.stop)
-	<-n.svc.done
-	<-n.svc.refreshDone
-	n.svc.wal.Close()
-}
+func (n *sharedNode) crash() { crashService(n.svc) }
 
 // A replace on one node reaches the rows another node holds of the old
 // table: the other node's append that raced it is refused, its flush of old
@@ -222,8 +190,8 @@ func TestRefreshReplacedElsewhere(t *testing.T) {
 	ns := testenv.Name("ns")
 	objects := t.TempDir()
 	ctx := context.Background()
-	a := openSharedNode(t, srv.Addr, ns, objects, "n1")
-	b := openSharedNode(t, srv.Addr, ns, objects, "n2")
+	a := openSharedNode(t, srv.Addr, ns, objects, "n1", "")
+	b := openSharedNode(t, srv.Addr, ns, objects, "n2", "")
 	if _, err := a.svc.CreateTable(ctx, "t", ddlSchema, catalog.TableConfig{}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -276,9 +244,8 @@ func TestRefreshReplacedElsewhere(t *testing.T) {
 	if err := eb.append("t", 200); err != nil {
 		t.Fatal(err)
 	}
-	walDir, cache := b.svc.cfg.WALDir, b.svc.cache
 	b.crash()
-	b2 := openSharedNodeAt(t, srv.Addr, ns, objects, "n2", walDir, cache)
+	b2 := openSharedNode(t, srv.Addr, ns, objects, "n2", b.dir)
 	if got := (&ddlEnv{t: t, svc: b2.svc}).ids("t"); len(got) != 1 || got[0] != 200 {
 		t.Fatalf("n2 replayed %v, want [200]", got)
 	}
