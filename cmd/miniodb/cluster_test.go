@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -354,15 +351,7 @@ func TestClusterPeersOverMTLS(t *testing.T) {
 // part flushed and part in the nodes' buffers, and again after one node
 // has stopped (flushed and left).
 func TestClusterTPCH(t *testing.T) {
-	python := os.Getenv("MINIODB_PYTHON")
-	if python == "" {
-		python = "python3"
-	}
-	data := filepath.Join(t.TempDir(), "tpch")
-	ctx := context.Background()
-	if err := tpch.Ensure(ctx, python, data, 0.01); err != nil {
-		t.Fatalf("generate TPC-H data (run `make test`, which installs the pinned Python packages): %v", err)
-	}
+	data, queries := tpchData(t)
 	env := newStoreEnv(t)
 	extra := "buffer:\n  buffer_size: 20000\n  flush_interval: 1h\n"
 	nodes := []*clusterNode{
@@ -380,10 +369,6 @@ func TestClusterTPCH(t *testing.T) {
 	// Part of lineitem and orders crossed buffer_size on some node and is
 	// in Parquet; the rest of every table is in the three buffers.
 	waitUntil(t, 20*time.Second, "some rows flushed to MinIO", func() bool { return len(env.objects(t)) > 0 })
-	queries, err := tpch.Queries(data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Run("three_nodes", func(t *testing.T) { runTPCH(t, clients[2], data, queries) })
 	nodes[1].stop()
 	t.Run("after_node_b_left", func(t *testing.T) { runTPCH(t, clients[0], data, queries) })
@@ -393,20 +378,7 @@ func TestClusterTPCH(t *testing.T) {
 // batch, round-robin over the clients' nodes.
 func spreadParquet(t *testing.T, clients []*flightsql.Client, path, table string) {
 	t.Helper()
-	f, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Release()
+	rr, rows := parquetBatches(t, path)
 	var total int64
 	for i := 0; rr.Next(); i++ {
 		mode := modeAppend
@@ -422,8 +394,8 @@ func spreadParquet(t *testing.T, clients []*flightsql.Client, path, table string
 	if err := rr.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if total != f.NumRows() {
-		t.Fatalf("ingested %d rows of %s, want %d", total, table, f.NumRows())
+	if total != rows {
+		t.Fatalf("ingested %d rows of %s, want %d", total, table, rows)
 	}
 }
 

@@ -18,26 +18,11 @@ import (
 // Flight SQL bulk ingest, runs the 22 queries through Flight SQL and compares
 // every answer with DuckDB's on the same Parquet files.
 func TestTPCH(t *testing.T) {
-	python := os.Getenv("MINIODB_PYTHON")
-	if python == "" {
-		python = "python3"
-	}
-	data := filepath.Join(t.TempDir(), "tpch")
-	ctx := context.Background()
-	if err := tpch.Ensure(ctx, python, data, 0.01); err != nil {
-		t.Fatalf("generate TPC-H data (run `make test`, which installs the pinned Python packages): %v", err)
-	}
+	data, queries := tpchData(t)
 	s := startServer(t, t.TempDir())
 	c := s.client()
 	for _, table := range tpch.Tables() {
 		loadParquet(t, s, filepath.Join(data, table+".parquet"), table)
-	}
-	queries, err := tpch.Queries(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(queries) != 22 {
-		t.Fatalf("%d TPC-H queries, want 22", len(queries))
 	}
 	// First every row is in the buffers (SF 0.01 stays under buffer_size);
 	// after SIGTERM every row is in Parquet files.
@@ -48,6 +33,28 @@ func TestTPCH(t *testing.T) {
 	}
 	s.restart()
 	t.Run("parquet", func(t *testing.T) { runTPCH(t, s.client(), data, queries) })
+}
+
+// tpchData generates the TPC-H tables (SF 0.01) into a folder of the test
+// and returns it with the 22 queries.
+func tpchData(t *testing.T) (string, []tpch.Query) {
+	t.Helper()
+	python := os.Getenv("MINIODB_PYTHON")
+	if python == "" {
+		python = "python3"
+	}
+	data := filepath.Join(t.TempDir(), "tpch")
+	if err := tpch.Ensure(context.Background(), python, data, 0.01); err != nil {
+		t.Fatalf("generate TPC-H data (run `make test`, which installs the pinned Python packages): %v", err)
+	}
+	queries, err := tpch.Queries(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) != 22 {
+		t.Fatalf("%d TPC-H queries, want 22", len(queries))
+	}
+	return data, queries
 }
 
 func runTPCH(t *testing.T, c *flightsql.Client, data string, queries []tpch.Query) {
@@ -77,11 +84,22 @@ func runTPCH(t *testing.T, c *flightsql.Client, data string, queries []tpch.Quer
 // loadParquet bulk-ingests a Parquet file, batch by batch, in one DoPut.
 func loadParquet(t *testing.T, s *server, path, table string) {
 	t.Helper()
+	rr, rows := parquetBatches(t, path)
+	n, err := s.client().ExecuteIngest(context.Background(), rr, ingestOpts(table, modeCreate))
+	if err != nil || n != rows {
+		t.Fatalf("ingest %s: %d rows of %d, %v", table, n, rows, err)
+	}
+}
+
+// parquetBatches reads a Parquet file in 8192-row batches; it returns the
+// reader (released when the test ends) and the file's row count.
+func parquetBatches(t *testing.T, path string) (pqarrow.RecordReader, int64) {
+	t.Helper()
 	f, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
@@ -90,9 +108,6 @@ func loadParquet(t *testing.T, s *server, path, table string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rr.Release()
-	n, err := s.client().ExecuteIngest(context.Background(), rr, ingestOpts(table, modeCreate))
-	if err != nil || n != f.NumRows() {
-		t.Fatalf("ingest %s: %d rows of %d, %v", table, n, f.NumRows(), err)
-	}
+	t.Cleanup(rr.Release)
+	return rr, f.NumRows()
 }
