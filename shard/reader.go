@@ -151,7 +151,7 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		out.Files = append(out.Files, f)
 	}
 	if stale(local) {
-		releaseAll(local.Batches)
+		local.Release()
 	} else {
 		out.Batches = local.Batches
 	}
@@ -164,10 +164,4 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		sn.Release()
 	}
 	return out, nil
-}
-
-func releaseAll(batches []arrow.RecordBatch) {
-	for _, b := range batches {
-		b.Release()
-	}
 }
