@@ -58,20 +58,20 @@ func PeerToken(secret, node string) string {
 
 // checkPeer verifies a peer call's credential; with no secret every call
 // is accepted (a cluster without one runs on a trusted network).
-func checkPeer(ctx context.Context, secret string) (string, error) {
+func checkPeer(ctx context.Context, secret string) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get(PeerHeader)
 	if len(vals) == 0 {
 		if secret == "" {
-			return "", nil
+			return nil
 		}
-		return "", status.Error(codes.Unauthenticated, "node-to-node call without its "+PeerHeader+" credential")
+		return status.Error(codes.Unauthenticated, "node-to-node call without its "+PeerHeader+" credential")
 	}
 	node, _, _ := strings.Cut(vals[0], ":")
 	if secret != "" && subtle.ConstantTimeCompare([]byte(vals[0]), []byte(PeerToken(secret, node))) != 1 {
-		return "", status.Errorf(codes.Unauthenticated, "node-to-node credential of %q does not match this cluster's secret", node)
+		return status.Errorf(codes.Unauthenticated, "node-to-node credential of %q does not match this cluster's secret", node)
 	}
-	return node, nil
+	return nil
 }
 
 // IsPeerCall reports whether ctx is a node-to-node call with a credential
@@ -82,8 +82,7 @@ func IsPeerCall(ctx context.Context, secret string) bool {
 	if len(md.Get(PeerHeader)) == 0 {
 		return false
 	}
-	_, err := checkPeer(ctx, secret)
-	return err == nil
+	return checkPeer(ctx, secret) == nil
 }
 
 // WithPeers answers peer tickets from src and passes everything else to
@@ -112,7 +111,7 @@ func (p *peerServer) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGet
 	}
 	ctx := stream.Context()
 	if ctx.Value(peerCallKey{}) == nil { // else the auth interceptors checked it already
-		if _, err := checkPeer(ctx, p.secret); err != nil {
+		if err := checkPeer(ctx, p.secret); err != nil {
 			return err
 		}
 	}
