@@ -80,6 +80,10 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		mustOK(t, c.CommitFlush(ctx, "t1", "n2", []File{file("k1", 3)}, 3))
 		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k2", 7)}, 7), ErrStaleFlush)
 		mustOK(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k3", 8)}, 8))
+		// A flush of n1 whose rows start at or below what the table covers
+		// (another node replayed n1's shipped WAL) is refused whole.
+		overlap := File{Key: "k4", Table: "t1", Node: "n1", MinLSN: 8, MaxLSN: 12}
+		wantErr(t, c.CommitFlush(ctx, "t1", "n1", []File{file("k5", 12), overlap}, 12), ErrStaleFlush)
 		got, _ := c.Table(ctx, "t1")
 		if got.FlushedLSN("n1") != 8 || got.FlushedLSN("n2") != 3 || got.FlushedLSN("n3") != 0 || len(got.Flushed) != 2 {
 			t.Fatalf("Flushed = %v", got.Flushed)
@@ -216,6 +220,13 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		if len(nodes) != 2 || nodes[0].State != NodeDown || nodes[1].State != NodeDraining {
 			t.Fatalf("after node-a's lease expired and node-b drains: %+v", nodes)
 		}
+		if rd, ok := c.(interface {
+			RemoveDown(context.Context, string) (bool, error)
+		}); !ok {
+			t.Fatalf("%T has no RemoveDown", c)
+		} else if gone, err := rd.RemoveDown(ctx, "node-b"); err != nil || gone {
+			t.Fatalf("RemoveDown of a live node = %v, %v", gone, err)
+		}
 		mustOK(t, m.Heartbeat(ctx, a, time.Minute)) // back
 		mustOK(t, m.Leave(ctx, "node-b"))
 		mustOK(t, m.Leave(ctx, "never-was"))
@@ -224,11 +235,51 @@ func AcceptanceTest(t *testing.T, newCatalog func(t *testing.T) Catalog) {
 		if len(nodes) != 1 || nodes[0].ID != "node-a" || nodes[0].State != NodeUp {
 			t.Fatalf("after node-a renewed and node-b left: %+v", nodes)
 		}
+		mustOK(t, m.Heartbeat(ctx, Node{ID: "node-x", Addr: "x:1", WALShipped: true}, 300*time.Millisecond))
+		time.Sleep(500 * time.Millisecond)
+		nodes, err = m.Nodes(ctx)
+		mustOK(t, err)
+		if len(nodes) != 2 || nodes[1].ID != "node-x" || !nodes[1].WALShipped || nodes[1].State != NodeDown {
+			t.Fatalf("node-x after its lease: %+v", nodes)
+		}
+		rd := c.(interface {
+			RemoveDown(context.Context, string) (bool, error)
+		})
+		if gone, err := rd.RemoveDown(ctx, "node-x"); err != nil || !gone {
+			t.Fatalf("RemoveDown of a down node = %v, %v", gone, err)
+		}
 		wantErr(t, m.Heartbeat(ctx, Node{ID: "bad id", Addr: "x:1"}, time.Minute), ErrBadNode)
 		wantErr(t, m.Heartbeat(ctx, Node{ID: "no-addr"}, time.Minute), ErrBadNode)
 		wantErr(t, m.Heartbeat(ctx, a, 0), ErrBadNode)
 		if v, _ := c.Version(ctx); v != v0 {
 			t.Fatalf("membership changed the catalog version from %d to %d", v0, v)
+		}
+	})
+	t.Run("decisions_first_outcome_wins", func(t *testing.T) {
+		c := newCatalog(t)
+		d, ok := c.(Decisions)
+		if !ok {
+			t.Fatalf("%T does not implement Decisions", c)
+		}
+		for _, tc := range []struct {
+			id           string
+			first, later bool
+		}{{"t-commit", true, false}, {"t-abort", false, true}} {
+			got, err := d.Decide(ctx, tc.id, tc.first, time.Minute)
+			mustOK(t, err)
+			if got != tc.first {
+				t.Fatalf("%s: first Decide(%v) = %v", tc.id, tc.first, got)
+			}
+			if got, err = d.Decide(ctx, tc.id, tc.later, time.Minute); err != nil || got != tc.first {
+				t.Fatalf("%s: later Decide(%v) = %v, %v; want the first outcome %v", tc.id, tc.later, got, err, tc.first)
+			}
+			mustOK(t, d.Forget(ctx, tc.id))
+			if got, err = d.Decide(ctx, tc.id, tc.later, time.Minute); err != nil || got != tc.later {
+				t.Fatalf("%s: Decide after Forget = %v, %v; want %v", tc.id, got, err, tc.later)
+			}
+		}
+		if _, err := d.Decide(ctx, "", true, time.Minute); err == nil {
+			t.Fatal("Decide accepted an empty id")
 		}
 	})
 }

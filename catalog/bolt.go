@@ -194,6 +194,11 @@ func listFiles(tx *bolt.Tx, table string) ([]File, error) {
 
 // CommitFlush implements Catalog.
 func (c *Bolt) CommitFlush(_ context.Context, table, node string, files []File, flushedLSN uint64) error {
+	return c.commitFlush(table, node, files, flushedLSN, nil)
+}
+
+// commitFlush is CommitFlush with more writes (extra) in its transaction.
+func (c *Bolt) commitFlush(table, node string, files []File, flushedLSN uint64, extra func(*bolt.Tx) error) error {
 	return c.update(func(tx *bolt.Tx) error {
 		t, err := getTable(tx, table)
 		if err != nil {
@@ -204,6 +209,9 @@ func (c *Bolt) CommitFlush(_ context.Context, table, node string, files []File, 
 		}
 		if f, stale := t.staleFile(files); stale {
 			return fmt.Errorf("%w: table %s was replaced: file %s belongs to incarnation %s, the table is %s", ErrStaleFlush, table, f.Key, f.Incarnation, t.Incarnation)
+		}
+		if f, dup := t.overlapping(files, node); dup {
+			return fmt.Errorf("%w: table %s: file %s holds LSN %d of node %s, which the table covers already", ErrStaleFlush, table, f.Key, f.MinLSN, node)
 		}
 		fb, err := tx.Bucket(bucketFiles).CreateBucketIfNotExists([]byte(table))
 		if err != nil {
@@ -219,6 +227,11 @@ func (c *Bolt) CommitFlush(_ context.Context, table, node string, files []File, 
 			}
 		}
 		t.Flushed = withFlushed(t.Flushed, node, flushedLSN)
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
 		return putTable(tx, t)
 	})
 }

@@ -40,6 +40,19 @@ func (c *Bolt) Leave(_ context.Context, id string) error {
 	return nil
 }
 
+// RemoveDown removes a node whose lease has expired.
+func (c *Bolt) RemoveDown(_ context.Context, id string) (bool, error) {
+	m := &c.members
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.nodes[id]
+	if !ok || time.Now().Before(n.LeaseExpires) {
+		return false, nil
+	}
+	delete(m.nodes, id)
+	return true, nil
+}
+
 // Nodes implements Membership.
 func (c *Bolt) Nodes(context.Context) ([]Node, error) {
 	m := &c.members

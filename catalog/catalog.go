@@ -56,6 +56,20 @@ func (t Table) staleFile(files []File) (File, bool) {
 	return File{}, false
 }
 
+// overlapping returns a file of node's flush holding rows at or below the
+// position the table already covers for node: rows that are in files
+// already (another node replayed node's shipped WAL while node was cut
+// off). Such a flush must not be committed.
+func (t Table) overlapping(files []File, node string) (File, bool) {
+	have := t.FlushedLSN(node)
+	for _, f := range files {
+		if f.Node == node && f.MinLSN != 0 && f.MinLSN <= have {
+			return f, true
+		}
+	}
+	return File{}, false
+}
+
 // FlushedLSN is node's entry of Flushed (0 if it has none).
 func (t Table) FlushedLSN(node string) uint64 { return t.Flushed[node] }
 
@@ -124,7 +138,8 @@ type Catalog interface {
 	DropTable(ctx context.Context, name string) ([]File, error)
 	// CommitFlush atomically adds files to a table and raises node's
 	// Flushed entry to flushedLSN; ErrStaleFlush if the entry is already
-	// >= flushedLSN or a file belongs to another incarnation of the table,
+	// >= flushedLSN, a file belongs to another incarnation of the table,
+	// or a file of node holds rows at or below the entry (File.MinLSN),
 	// ErrTableNotFound if the table is gone.
 	CommitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64) error
 	// ReplaceFiles atomically removes the files keyed remove from a table

@@ -47,6 +47,7 @@
 //	miniodb:{<ns>}:files:<table>  HASH    <object key> -> JSON File
 //	miniodb:{<ns>}:nodes          HASH    <node id> -> JSON Node (membership)
 //	miniodb:{<ns>}:leases         ZSET    <node id> scored by lease expiry, Unix ms
+//	miniodb:{<ns>}:txn:<id>       STRING  "commit" or "abort": outcome of a split ingest (decisions.go)
 //
 //	   WATCH id version ──► GET id, version ──► read ──► MULTI
 //	        writes … INCR version ──► EXEC   (nil: lost a race, retry)

@@ -19,6 +19,10 @@ type Node struct {
 	// Draining is set by a node that is shutting down: it answers what it
 	// already accepted but owns no partitions any more.
 	Draining bool `json:"draining,omitempty"`
+	// WALShipped is set by a node that ships its WAL to the object store
+	// (wal.replicate: objstore): once it is down, another node may replay
+	// its unflushed rows from there and remove it (RemoveDown).
+	WALShipped bool `json:"wal_shipped,omitempty"`
 
 	State        NodeState `json:"-"`
 	LeaseExpires time.Time `json:"-"` // by the catalog's clock

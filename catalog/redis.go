@@ -514,6 +514,11 @@ func (r *Redis) DropTable(ctx context.Context, name string) (removed []File, err
 
 // CommitFlush implements Catalog.
 func (r *Redis) CommitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64) error {
+	return r.commitFlush(ctx, table, node, files, flushedLSN, nil)
+}
+
+// commitFlush is CommitFlush with more writes (extra) in its transaction.
+func (r *Redis) commitFlush(ctx context.Context, table, node string, files []File, flushedLSN uint64, extra func(redis.Pipeliner)) error {
 	fields := make([]any, 0, 2*len(files))
 	for _, f := range files {
 		b, err := json.Marshal(f)
@@ -533,6 +538,9 @@ func (r *Redis) CommitFlush(ctx context.Context, table, node string, files []Fil
 		if f, stale := t.staleFile(files); stale {
 			return nil, fmt.Errorf("%w: table %s was replaced: file %s belongs to incarnation %s, the table is %s", ErrStaleFlush, table, f.Key, f.Incarnation, t.Incarnation)
 		}
+		if f, dup := t.overlapping(files, node); dup {
+			return nil, fmt.Errorf("%w: table %s: file %s holds LSN %d of node %s, which the table covers already", ErrStaleFlush, table, f.Key, f.MinLSN, node)
+		}
 		t.Flushed = withFlushed(t.Flushed, node, flushedLSN)
 		rec, err := encodeTable(t)
 		if err != nil {
@@ -543,6 +551,9 @@ func (r *Redis) CommitFlush(ctx context.Context, table, node string, files []Fil
 				p.HSet(ctx, r.keys.files(table), fields...)
 			}
 			p.HSet(ctx, r.keys.tables, table, rec)
+			if extra != nil {
+				extra(p)
+			}
 		}, nil
 	})
 }

@@ -87,6 +87,28 @@ func (r *Redis) Leave(ctx context.Context, id string) error {
 	return nil
 }
 
+// removeDownScript removes node ARGV[1] if its lease has expired by the
+// server's clock, returning 1 if it did. KEYS: nodes, leases.
+var removeDownScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not exp or tonumber(exp) > now then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// RemoveDown removes a node whose lease has expired; a node that renewed
+// meanwhile stays (false).
+func (r *Redis) RemoveDown(ctx context.Context, id string) (bool, error) {
+	n, err := removeDownScript.Run(ctx, r.client, []string{r.keys.nodes(), r.keys.leases()}, id).Int()
+	if err != nil {
+		return false, fmt.Errorf("remove down node %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 // Nodes implements Membership.
 func (r *Redis) Nodes(ctx context.Context) ([]Node, error) {
 	res, err := nodesScript.Run(ctx, r.client, []string{r.keys.nodes(), r.keys.leases()}).StringSlice()

@@ -226,10 +226,12 @@ func TestRedisKeyLayout(t *testing.T) {
 	mustOK(t, c.CreateTable(ctx, Table{Name: "events", Schema: testSchema}))
 	mustOK(t, c.CommitFlush(ctx, "events", "n1", []File{{Key: "tables/events/x.parquet", Table: "events"}}, 1))
 	mustOK(t, c.Heartbeat(ctx, Node{ID: "n1", Addr: "127.0.0.1:8080"}, time.Minute))
+	_, err := c.Decide(ctx, "01J0TXN", true, time.Minute)
+	mustOK(t, err)
 	keys := strings.Fields(srv.Do("KEYS", "*"))
 	sort.Strings(keys)
 	want := []string{"miniodb:{prod}:files:events", "miniodb:{prod}:id", "miniodb:{prod}:leases", "miniodb:{prod}:nodes",
-		"miniodb:{prod}:tables", "miniodb:{prod}:version"}
+		"miniodb:{prod}:tables", "miniodb:{prod}:txn:01J0TXN", "miniodb:{prod}:version"}
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Fatalf("keys = %v, want %v", keys, want)
 	}
@@ -241,7 +243,7 @@ func TestRedisKeyLayout(t *testing.T) {
 	}
 	written := map[string]bool{}
 	for _, k := range keys {
-		pattern := strings.TrimSuffix(strings.Replace(k, "{prod}", "{<ns>}", 1), ":events")
+		pattern := strings.TrimSuffix(strings.TrimSuffix(strings.Replace(k, "{prod}", "{<ns>}", 1), ":events"), ":01J0TXN")
 		written[pattern] = true
 		if !documented[pattern] {
 			t.Errorf("key %s (%s) is not in docs/format/redis-catalog.md", k, pattern)
