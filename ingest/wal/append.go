@@ -11,10 +11,10 @@ const maxSpare = 4 << 20
 // batch is a group of consecutive records written with one write and one
 // fsync. done is closed once err is final.
 type batch struct {
-	buf  []byte
-	last uint64
-	done chan struct{}
-	err  error
+	buf         []byte
+	first, last uint64
+	done        chan struct{}
+	err         error
 }
 
 // Pending is an append that may not be durable yet.
@@ -61,6 +61,9 @@ func (w *WAL) Append(payload []byte) (*Pending, error) {
 	w.reserved += n
 	b := w.queue()
 	b.buf = appendRecord(b.buf, lsn, payload)
+	if b.first == 0 {
+		b.first = lsn
+	}
 	b.last = lsn
 	w.last.Store(lsn)
 	w.mu.Unlock()
@@ -134,7 +137,13 @@ func (w *WAL) flush(b *batch) {
 		w.finish(b, err)
 		return
 	}
-	if err := w.write(b.buf); err != nil {
+	err := w.write(b.buf)
+	if err == nil && w.opts.Ship != nil {
+		if err = w.opts.Ship(b.first, b.last, b.buf); err != nil {
+			err = fmt.Errorf("wal: ship records %d-%d: %w", b.first, b.last, err)
+		}
+	}
+	if err != nil {
 		w.fail(err)
 		w.finish(b, err)
 		return

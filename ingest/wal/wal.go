@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +32,14 @@ type Options struct {
 	SegmentSize int64  // rotate to a new segment once the active one exceeds this; default 64 MiB
 	MaxBytes    int64  // 0 = unlimited; when the total size of all segments would exceed it, Append fails fast with ErrFull
 	NoSync      bool   // tests/benchmarks only: skip fsync
+	// Ship, if set, is called by the writer with every group of records
+	// (LSNs first..last, framed exactly as in a segment) after they are
+	// written and fsynced and before any of them counts as durable: an
+	// Append's Wait returns only once Ship has returned nil. An error
+	// breaks the WAL like a failed fsync. It is how records reach a second
+	// place (ingest's wal.replicate: objstore) before they are
+	// acknowledged.
+	Ship func(first, last uint64, frames []byte) error
 }
 
 // WAL is a write-ahead log in one directory. Its methods are safe for
@@ -173,6 +182,36 @@ func (w *WAL) replayErr() error {
 		return errReplayAfterAppend
 	}
 	return nil
+}
+
+// ScanFrames calls fn for every record of frames, which holds whole
+// records (as Ship gets them, or a segment's bytes) starting at LSN first. Bytes that are not a whole valid record,
+// or an LSN out of sequence, are a *CorruptionError naming source. fn may
+// keep the payload.
+func ScanFrames(source string, frames []byte, first uint64, fn func(lsn uint64, payload []byte) error) error {
+	s := newSegmentScanner(bytes.NewReader(frames), int64(len(frames)), first)
+	for {
+		lsn, payload, ok, err := s.next(true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if err := fn(lsn, payload); err != nil {
+			return err
+		}
+	}
+	if s.end.tail != nil {
+		return &CorruptionError{Segment: source, Offset: s.end.off, Err: s.end.tail}
+	}
+	return nil
+}
+
+// AppendFrame appends the framed record (LSN lsn, payload) to buf, as a
+// segment or Ship holds it.
+func AppendFrame(buf []byte, lsn uint64, payload []byte) []byte {
+	return appendRecord(buf, lsn, payload)
 }
 
 // DurableLSN returns the highest LSN known to be fsynced. Every LSN at or
