@@ -49,6 +49,9 @@ func openService(t *testing.T, dir string, cfg Config) (*catalog.Bolt, *Service)
 		t.Fatal(err)
 	}
 	cfg.WALDir, cfg.NoSync, cfg.FlushInterval = filepath.Join(dir, "wal"), true, 1<<40
+	if cfg.Decisions == nil {
+		cfg.Decisions = cat
+	}
 	svc, err := Open(context.Background(), cfg, cat, bucket, cache, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +113,17 @@ var ddlSchema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 func (e *ddlEnv) append(table string, ids ...int64) error {
+	rdr, err := idReader(ids...)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	_, err = e.svc.Ingest(context.Background(), Request{Table: table, IfMissing: FailIfMissing, IfExists: Append, Batches: rdr})
+	return err
+}
+
+// idReader is one batch of ddlSchema rows with the given ids.
+func idReader(ids ...int64) (array.RecordReader, error) {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, ddlSchema)
 	defer b.Release()
 	for _, id := range ids {
@@ -118,13 +132,7 @@ func (e *ddlEnv) append(table string, ids ...int64) error {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	rdr, err := array.NewRecordReader(ddlSchema, []arrow.RecordBatch{rec})
-	if err != nil {
-		return err
-	}
-	defer rdr.Release()
-	_, err = e.svc.Ingest(context.Background(), Request{Table: table, IfMissing: FailIfMissing, IfExists: Append, Batches: rdr})
-	return err
+	return array.NewRecordReader(ddlSchema, []arrow.RecordBatch{rec})
 }
 
 // ids returns the ids buffered or flushed for table, in LSN order.

@@ -38,6 +38,19 @@
 // in them is below the lowest LSN still needed by a buffer or an open
 // transaction.
 //
+// # Split ingests and a second copy
+//
+// Stage writes an ingest's DATA records without committing; Commit ends it
+// as Ingest does. A node that is one of several owners of a split ingest
+// Prepares its part instead (a PREPARE record naming the ingest's id) and
+// applies the outcome the receiving node records in the catalog's register
+// (Decider) when told (Resolve), after Config.PrepareTimeout, or at
+// replay (twophase.go). With Config.ShipWAL every group of WAL records is
+// also put into the bucket before it counts as durable (ship.go), and
+// another node can replay a dead node's shipped records into files on its
+// behalf (Adopt, adopt.go), raising its flushed positions so that nothing
+// is applied twice.
+//
 // # Tables and schemas
 //
 // A table's columns are all nullable. Ingest with a new column adds it; a
@@ -57,10 +70,11 @@
 // so no COMMIT of the old table can follow the creation of a new table of
 // the same name.
 //
-// # Placement
+// # Partitions
 //
 // Rows go to one of Config.Partitions partitions by hashing the table's shard
-// key column ("id" by default); a table without one sends the batches of a
+// key column ("id" by default; SplitByOwner uses the same hash to place rows
+// on nodes); a table without one sends the batches of a
 // transaction round-robin (batch j of LSN l to partition (l+j) mod
 // Partitions), so one large ingest flushes as several files written in
 // parallel. The day of a row is taken from the table's time column

@@ -161,7 +161,7 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	}
 	start := time.Now()
 	maxLSN := entries[len(entries)-1].lsn
-	files, err := s.writeFiles(ctx, ts.name, inc, schema, cfg, entries)
+	files, err := s.writeFiles(ctx, s.cfg.NodeID, ts.name, inc, schema, cfg, entries)
 	if err == nil {
 		err = s.cat.CommitFlush(ctx, ts.name, s.cfg.NodeID, files, maxLSN)
 	}
@@ -234,11 +234,14 @@ func (s *Service) truncateWAL() {
 	if err := s.wal.TruncateBefore(low); err != nil {
 		s.log.Warn("truncate wal", zap.Error(err))
 	}
+	if s.shipper != nil {
+		s.shipper.collect(context.Background(), low)
+	}
 }
 
 // writeFiles writes one Parquet file per (partition, day) group, uploads it
 // and adds it to the cache.
-func (s *Service) writeFiles(ctx context.Context, table, incarnation string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, error) {
+func (s *Service) writeFiles(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, error) {
 	groups := s.split(schema, cfg, entries)
 	defer groups.release()
 	hash := schemaHash(schema)
@@ -247,7 +250,7 @@ func (s *Service) writeFiles(ctx context.Context, table, incarnation string, sch
 	g.SetLimit(max(2, runtime.GOMAXPROCS(0)))
 	for i, key := range groups.order {
 		g.Go(func() error {
-			f, err := s.writeFile(gctx, table, incarnation, schema, key, groups.byKey[key])
+			f, err := s.writeFile(gctx, node, table, incarnation, schema, key, groups.byKey[key])
 			f.SchemaHash = hash
 			f.Stats = fileStats(schema, cfg, groups.byKey[key].batches)
 			files[i] = f
@@ -268,14 +271,14 @@ func (s *Service) writeFiles(ctx context.Context, table, incarnation string, sch
 	return files, nil
 }
 
-func (s *Service) writeFile(ctx context.Context, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
+func (s *Service) writeFile(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
 	day := dayString(key.day)
 	objKey := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, key.partition, day, ulid.Make())
 	staging := filepath.Join(s.cache.Dir(), ".staging", filepath.Base(objKey)+".tmp")
 	size, err := writeParquet(staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
-		"miniodb.node": s.cfg.NodeID, "miniodb.incarnation": incarnation,
+		"miniodb.node": node, "miniodb.incarnation": incarnation,
 	})
 	if err != nil {
 		os.Remove(staging)
@@ -286,7 +289,7 @@ func (s *Service) writeFile(ctx context.Context, table, incarnation string, sche
 		return catalog.File{}, err
 	}
 	f := catalog.File{Key: objKey, Table: table, Partition: key.partition, Day: day, Rows: g.rows, Bytes: size,
-		MinLSN: g.minLSN, MaxLSN: g.maxLSN, Node: s.cfg.NodeID, Incarnation: incarnation, CreatedAt: time.Now().UTC()}
+		MinLSN: g.minLSN, MaxLSN: g.maxLSN, Node: node, Incarnation: incarnation, CreatedAt: time.Now().UTC()}
 	return f, s.cache.Add(objKey, staging)
 }
 

@@ -51,6 +51,11 @@ type Request struct {
 	IfMissing IfMissing
 	IfExists  IfExists
 	Batches   BatchReader
+	// Incarnation, if set, is the life of the table the rows are meant
+	// for: an owner's part of a split ingest carries the one the
+	// receiving node prepared, and an owner holding another re-reads the
+	// catalog first (ErrConflict if it still differs).
+	Incarnation string
 }
 
 // txn is one ingest on its way into the WAL.
@@ -61,42 +66,118 @@ type txn struct {
 	batches  []arrow.RecordBatch
 	rows     int64
 	bytes    int64
+	// Replay only: the table of its records, and for a prepared part of a
+	// split ingest its id and the table incarnation it was received for.
+	table, gid, inc string
 }
 
 // Ingest runs one bulk ingest and returns the number of rows it added, once
 // they are durable. Bad input changes nothing.
 func (s *Service) Ingest(ctx context.Context, req Request) (int64, error) {
-	if err := checkTableName(req.Table); err != nil {
-		return 0, err
-	}
-	if req.IfMissing == 0 || req.IfExists == 0 {
-		return 0, fmt.Errorf("%w: table %q: the table definition options must say what to do if the table is missing and if it exists", ErrInvalid, req.Table)
-	}
-	in := req.Batches.Schema()
-	if err := checkColumns(req.Table, in); err != nil {
-		return 0, err
-	}
-	ts, replace, err := s.prepare(ctx, req, in)
+	st, err := s.Stage(ctx, req)
 	if err != nil {
 		return 0, err
+	}
+	return st.Rows(), st.Commit(ctx)
+}
+
+// Staged is an ingest whose rows are in the WAL as DATA records but not
+// committed: no query sees them and a restart forgets them. Commit, Prepare
+// or Abort ends it.
+type Staged struct {
+	s       *Service
+	ts      *tableState
+	t       *txn
+	replace bool
+	schema  *arrow.Schema // the request's, for a replace
+	inc     string        // the table's incarnation when staged
+	timer   *time.Timer   // prepared: resolves the outcome if nobody says it
+	gid     string        // prepared: the split ingest's id
+}
+
+// Stage checks the request, creates or evolves the table, and writes the
+// batches into the WAL without committing them.
+func (s *Service) Stage(ctx context.Context, req Request) (*Staged, error) {
+	in := req.Batches.Schema()
+	ts, replace, err := s.checkAndPrepare(ctx, req, in)
+	if err != nil {
+		return nil, err
 	}
 	t, err := s.receive(ctx, req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if len(t.batches) == 0 && !replace {
-		s.endTxn(t)
-		return 0, nil
+	ts.mu.Lock()
+	inc := ts.incarnation
+	ts.mu.Unlock()
+	return &Staged{s: s, ts: ts, t: t, replace: replace, schema: normalizeSchema(in), inc: inc}, nil
+}
+
+// Rows is the number of rows staged.
+func (st *Staged) Rows() int64 { return st.t.rows }
+
+// Commit makes the staged rows durable and visible (a replace: the table's
+// whole content).
+func (st *Staged) Commit(ctx context.Context) error {
+	if len(st.t.batches) == 0 && !st.replace {
+		st.s.endTxn(st.t)
+		return nil
 	}
-	if replace {
-		return t.rows, s.commitReplace(ctx, ts, t, normalizeSchema(in))
+	if st.replace {
+		return st.s.commitReplace(ctx, st.ts, st.t, st.schema)
 	}
-	return t.rows, s.commitAppend(ctx, ts, t)
+	return st.s.commitAppend(ctx, st.ts, st.t)
+}
+
+// Abort forgets the staged rows.
+func (st *Staged) Abort() { st.s.abort(st.t) }
+
+func (s *Service) checkAndPrepare(ctx context.Context, req Request, in *arrow.Schema) (*tableState, bool, error) {
+	if err := checkTableName(req.Table); err != nil {
+		return nil, false, err
+	}
+	if req.IfMissing == 0 || req.IfExists == 0 {
+		return nil, false, fmt.Errorf("%w: table %q: the table definition options must say what to do if the table is missing and if it exists", ErrInvalid, req.Table)
+	}
+	if err := checkColumns(req.Table, in); err != nil {
+		return nil, false, err
+	}
+	return s.prepare(ctx, req, in)
+}
+
+// PrepareTable does what Stage does before it reads any batch: it checks
+// the request and creates or evolves the table for the request's schema.
+// It returns the table's shard key (catalog.TableConfig.ShardKey, with the
+// config file's override). A split ingest prepares the table once, on the
+// receiving node, before any owner stages its part. A replace is refused:
+// it is never split.
+func (s *Service) PrepareTable(ctx context.Context, req Request) (Placement, error) {
+	if req.IfExists == Replace {
+		return Placement{}, fmt.Errorf("%w: table %q: a replace is not split across nodes", ErrInvalid, req.Table)
+	}
+	ts, _, err := s.checkAndPrepare(ctx, req, req.Batches.Schema())
+	if err != nil {
+		return Placement{}, err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return Placement{ShardKey: s.effectiveConfig(ts).ShardKey, Incarnation: ts.incarnation}, nil
+}
+
+// Placement is what a split ingest needs to know of its table.
+type Placement struct {
+	ShardKey    string // the column rows are placed by ("": the default, id)
+	Incarnation string // the table's life the rows are for (Request.Incarnation)
 }
 
 // prepare checks the request against the table and creates or evolves it.
 func (s *Service) prepare(ctx context.Context, req Request, in *arrow.Schema) (*tableState, bool, error) {
 	s.sharedTable(ctx, req.Table) // another node may have created it
+	if req.Incarnation != "" {
+		if err := s.expectIncarnation(ctx, req.Table, req.Incarnation); err != nil {
+			return nil, false, err
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -347,6 +428,31 @@ func (s *Service) commitReplace(ctx context.Context, ts *tableState, t *txn, sch
 	}
 	s.endTxn(t)
 	return s.applyReplaceLocked(ctx, ts, t.entry(p.LSN, arrival), schema, inc)
+}
+
+// expectIncarnation makes sure this node holds life inc of a table: a
+// node that has not refreshed since another dropped, re-created or
+// replaced the table re-reads the catalog first.
+func (s *Service) expectIncarnation(ctx context.Context, name, inc string) error {
+	current := func() bool {
+		ts := s.table(name)
+		if ts == nil {
+			return false
+		}
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		return ts.incarnation == inc && !ts.dropped
+	}
+	if current() {
+		return nil
+	}
+	if err := s.Refresh(ctx); err != nil {
+		return err
+	}
+	if !current() {
+		return fmt.Errorf("%w: %q changed on another node while the ingest was placed; nothing was added", ErrConflict, name)
+	}
+	return nil
 }
 
 // newIncarnation names a new life of a table: a ULID, so that later ones

@@ -100,6 +100,39 @@ func rowKeys(rec arrow.RecordBatch, shardCol, timeCol, parts, rr int, arrivalDay
 	return keys
 }
 
+// SplitByOwner cuts a batch by the node that owns each row's partition:
+// the partition of the row's shard key column (shardKey, default "id"),
+// or partition rr for every row when the batch has no such column. owner
+// maps a partition to a node. The batches returned are the caller's to
+// release.
+func SplitByOwner(mem memory.Allocator, rec arrow.RecordBatch, shardKey string, parts, rr int, owner func(partition int) string) map[string]arrow.RecordBatch {
+	col := columnIndex(rec.Schema(), shardKey, "id")
+	if col < 0 || rec.NumRows() == 0 {
+		rec.Retain()
+		return map[string]arrow.RecordBatch{owner(rr % parts): rec}
+	}
+	rows := map[string][]int32{}
+	var order []string
+	c := rec.Column(col)
+	for i := range int(rec.NumRows()) {
+		o := owner(partitionOf(c, i, parts))
+		if _, ok := rows[o]; !ok {
+			order = append(order, o)
+		}
+		rows[o] = append(rows[o], int32(i))
+	}
+	out := make(map[string]arrow.RecordBatch, len(order))
+	if len(order) == 1 {
+		rec.Retain()
+		out[order[0]] = rec
+		return out
+	}
+	for _, o := range order {
+		out[o] = take(mem, rec, rows[o])
+	}
+	return out
+}
+
 func splitBatch(mem memory.Allocator, rec arrow.RecordBatch, keys []groupKey, lsn uint64, out *groups) {
 	if same(keys) {
 		rec.Retain()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -101,6 +102,7 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 		return nil
 	}
 	var gone []*entry
+	how := "replaced"
 	if t.Incarnation != "" && ts.incarnation != "" && t.Incarnation != ts.incarnation {
 		// Replaced or re-created by another node: this node's buffered
 		// rows belong to the table that is gone (replay skips them too).
@@ -108,6 +110,20 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 		ts.schema = t.Schema
 	}
 	ts.incarnation = t.Incarnation
+	if fl := t.FlushedLSN(s.cfg.NodeID); fl > ts.flushedLSN && len(gone) == 0 {
+		// Another node replayed this node's shipped WAL into files
+		// (Adopt: it took this node for dead): those rows are not this
+		// buffer's any more.
+		n := sort.Search(len(ts.entries), func(i int) bool { return ts.entries[i].lsn > fl })
+		gone = append([]*entry(nil), ts.entries[:n]...)
+		ts.entries = append([]*entry(nil), ts.entries[n:]...)
+		for _, e := range gone {
+			ts.rows -= e.rows
+			ts.bytes -= e.bytes
+		}
+		ts.flushedLSN = fl
+		how = "adopted"
+	}
 	ts.files = files
 	ts.config = t.Config
 	// Columns are only ever added: adopt the catalog's schema when it holds
@@ -117,7 +133,7 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 	}
 	ts.mu.Unlock()
 	if len(gone) > 0 {
-		s.discardedElsewhere(t.Name, "replaced", gone)
+		s.discardedElsewhere(t.Name, how, gone)
 	}
 	return nil
 }
@@ -126,8 +142,11 @@ func (s *Service) refreshTable(ctx context.Context, t catalog.Table) error {
 // node replaced or dropped, says so, and lets the WAL go of them.
 func (s *Service) discardedElsewhere(table, how string, gone []*entry) {
 	s.releaseEntries(gone)
-	s.log.Warn("table "+how+" by another node: this node's buffered rows of the old table are discarded",
-		zap.String("table", table), zap.Int("transactions", len(gone)))
+	msg := "table " + how + " by another node: this node's buffered rows of the old table are discarded"
+	if how == "adopted" {
+		msg = "another node replayed this node's shipped WAL into files (it took this node for dead): those buffered rows are dropped here"
+	}
+	s.log.Warn(msg, zap.String("table", table), zap.Int("transactions", len(gone)))
 	s.truncateWAL()
 }
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,6 +16,11 @@ func (s *Service) replay(ctx context.Context) error {
 	open := map[uint64]*txn{}
 	var applied, skipped int
 	err := s.wal.Replay(func(lsn uint64, payload []byte) error {
+		if s.shipper != nil {
+			if err := s.shipper.replayed(lsn, payload); err != nil {
+				return err
+			}
+		}
 		rec, err := decodeRecord(payload, s.mem)
 		if err != nil {
 			return fmt.Errorf("wal record %d: %w", lsn, err)
@@ -23,11 +29,20 @@ func (s *Service) replay(ctx context.Context) error {
 		case kindData:
 			t := open[rec.txn]
 			if t == nil {
-				t = &txn{id: rec.txn, firstLSN: lsn}
+				t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
 				open[rec.txn] = t
 			}
 			t.batches = append(t.batches, rec.batch)
 			t.rows += rec.batch.NumRows()
+		case kindPrepare:
+			if t := open[rec.txn]; t != nil {
+				t.gid, t.inc = rec.gid, rec.incarnation
+			}
+		case kindAbort:
+			if t := open[rec.txn]; t != nil {
+				releaseAll(t.batches)
+				delete(open, rec.txn)
+			}
 		case kindCommit:
 			t := open[rec.txn]
 			delete(open, rec.txn)
@@ -46,13 +61,40 @@ func (s *Service) replay(ctx context.Context) error {
 		}
 		return nil
 	})
-	for _, t := range open { // never committed: the client was not acknowledged
-		releaseAll(t.batches)
+	var prepared []*txn
+	for _, t := range open {
+		if t.gid != "" && err == nil {
+			prepared = append(prepared, t)
+			continue
+		}
+		releaseAll(t.batches) // never committed: the client was not acknowledged
 	}
 	if err != nil {
+		for _, t := range prepared {
+			releaseAll(t.batches)
+		}
 		return fmt.Errorf("replay wal: %w", err)
 	}
-	s.log.Info("wal replayed", zap.Int("applied", applied), zap.Int("skipped", skipped), zap.Int("uncommitted", len(open)))
+	if s.shipper != nil {
+		if err := s.shipper.shipTail(); err != nil {
+			for _, t := range prepared {
+				releaseAll(t.batches)
+			}
+			return fmt.Errorf("ship the WAL's unshipped tail: %w", err)
+		}
+	}
+	// Prepared parts of split ingests, in WAL order: their outcome is in
+	// the catalog's register.
+	sort.Slice(prepared, func(i, j int) bool { return prepared[i].firstLSN < prepared[j].firstLSN })
+	for i, t := range prepared {
+		if err := s.resolveAtStart(ctx, t); err != nil {
+			for _, rest := range prepared[i+1:] {
+				releaseAll(rest.batches)
+			}
+			return err
+		}
+	}
+	s.log.Info("wal replayed", zap.Int("applied", applied), zap.Int("skipped", skipped), zap.Int("uncommitted", len(open)-len(prepared)), zap.Int("prepared", len(prepared)))
 	return nil
 }
 

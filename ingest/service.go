@@ -42,8 +42,21 @@ type Config struct {
 	// Overrides are per-table settings from the config file; their non-zero
 	// fields win over the table's catalog config.
 	Overrides map[string]catalog.TableConfig
-	Policy    TablePolicy // table_management rules (policy.go)
-	Observer  Observer    // told about flushes; nil: nobody
+	// Decisions is the outcome register of ingests split across nodes
+	// (twophase.go); nil: this node takes no part in them.
+	Decisions Decider
+	// PrepareTimeout is how long a prepared part waits for its outcome
+	// before asking the register itself (recording abort if there is
+	// none); default 30s. DecisionTTL is how long the register keeps an
+	// outcome; default 7 days.
+	PrepareTimeout time.Duration
+	DecisionTTL    time.Duration
+	// ShipWAL puts every group of WAL records into the bucket before it
+	// counts as durable (wal.replicate: objstore; ship.go), so another
+	// node can replay this node's unflushed rows if it dies (Adopt).
+	ShipWAL  bool
+	Policy   TablePolicy // table_management rules (policy.go)
+	Observer Observer    // told about flushes; nil: nobody
 }
 
 func (c *Config) setDefaults() {
@@ -71,6 +84,12 @@ func (c *Config) setDefaults() {
 	if c.OrphanGrace <= 0 {
 		c.OrphanGrace = time.Hour
 	}
+	if c.PrepareTimeout <= 0 {
+		c.PrepareTimeout = 30 * time.Second
+	}
+	if c.DecisionTTL <= 0 {
+		c.DecisionTTL = 7 * 24 * time.Hour
+	}
 }
 
 // Service is a node's write path. Create it with Open.
@@ -83,12 +102,14 @@ type Service struct {
 	mem    memory.Allocator
 	wal    *wal.WAL
 
-	mu       sync.Mutex // guards tables, openTxns, lastTxn, closed
+	mu       sync.Mutex // guards tables, openTxns, prepared, lastTxn, closed
 	tables   map[string]*tableState
-	openTxns map[uint64]uint64 // txn -> LSN of its first record
+	openTxns map[uint64]uint64  // txn -> LSN of its first record
+	prepared map[string]*Staged // split ingest id -> this node's prepared part
 	lastTxn  uint64
 	closed   bool
 
+	shipper  *shipper     // nil unless cfg.ShipWAL
 	buffered atomic.Int64 // bytes of batches held by buffers and open transactions
 	retry    flushBackoff // spaces out the flushes of tables whose last flush failed
 	kick     chan struct{}
@@ -139,13 +160,22 @@ func (e *entry) release() {
 // catalog entry references, replays the WAL and starts the flusher.
 func Open(ctx context.Context, cfg Config, cat catalog.Catalog, bucket objstore.Bucket, cache *objstore.Cache, log *zap.Logger) (*Service, error) {
 	cfg.setDefaults()
-	w, err := wal.Open(wal.Options{Dir: cfg.WALDir, SegmentSize: cfg.WALSegmentSize, MaxBytes: cfg.WALMaxBytes, NoSync: cfg.NoSync})
+	opts := wal.Options{Dir: cfg.WALDir, SegmentSize: cfg.WALSegmentSize, MaxBytes: cfg.WALMaxBytes, NoSync: cfg.NoSync}
+	var sh *shipper
+	if cfg.ShipWAL {
+		sh = newShipper(cfg.NodeID, bucket, log)
+		if err := sh.load(ctx); err != nil {
+			return nil, err
+		}
+		opts.Ship = sh.ship
+	}
+	w, err := wal.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open wal: %w", err)
 	}
 	s := &Service{
-		cfg: cfg, cat: cat, bucket: bucket, cache: cache, log: log, mem: memory.DefaultAllocator, wal: w,
-		tables: map[string]*tableState{}, openTxns: map[uint64]uint64{},
+		cfg: cfg, cat: cat, bucket: bucket, cache: cache, log: log, mem: memory.DefaultAllocator, wal: w, shipper: sh,
+		tables: map[string]*tableState{}, openTxns: map[uint64]uint64{}, prepared: map[string]*Staged{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := s.load(ctx); err != nil {
@@ -253,7 +283,14 @@ func (s *Service) Close(ctx context.Context) error {
 	close(s.stop)
 	<-s.done
 	<-s.refreshDone
+	s.releasePrepared()
 	ferr := s.FlushAll(ctx)
+	if s.shipper != nil {
+		// Queued records still ship if the store answers soon; after that
+		// they fail rather than hold Close forever.
+		t := time.AfterFunc(5*time.Second, s.shipper.cancel)
+		defer t.Stop()
+	}
 	s.mu.Lock()
 	for _, ts := range s.tables {
 		ts.mu.Lock()

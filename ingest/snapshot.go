@@ -47,7 +47,7 @@ func (s *Service) Snapshot(ctx context.Context, table string) (*Snapshot, error)
 	}
 	durable := s.wal.DurableLSN()
 	ts.mu.Lock()
-	sn := &Snapshot{Table: table, Schema: ts.schema, Files: append([]catalog.File(nil), ts.files...),
+	sn := &Snapshot{Table: ts.name, Schema: ts.schema, Files: append([]catalog.File(nil), ts.files...),
 		Node: s.cfg.NodeID, FlushedLSN: ts.flushedLSN, Incarnation: ts.incarnation}
 	n := sort.Search(len(ts.entries), func(i int) bool { return ts.entries[i].lsn > durable })
 	var raw []arrow.RecordBatch

@@ -16,14 +16,18 @@ import (
 //	DATA:   kind=1 | txn u64 | table len u16 | table | Arrow IPC stream (schema + one batch)
 //	COMMIT: kind=2 | txn u64 | table len u16 | table | flags u8 | arrival unix nanos i64 | schema len u32 | schema IPC
 //	        [| incarnation len u16 | incarnation]   (flags bit 1)
+//	PREPARE: kind=3 | txn u64 | table len u16 | table | gid len u16 | gid | incarnation len u16 | incarnation
+//	ABORT:  kind=4 | txn u64 | table len u16 | table
 //
 // Integers are little-endian. flags bit 0 = replace; the schema is present
 // only for a replace (it becomes the table's schema). flags bit 1 = the
 // table incarnation follows (catalog.Table.Incarnation; absent in records
 // written before incarnations).
 const (
-	kindData   byte = 1
-	kindCommit byte = 2
+	kindData    byte = 1
+	kindCommit  byte = 2
+	kindPrepare byte = 3
+	kindAbort   byte = 4
 
 	flagReplace     byte = 1
 	flagIncarnation byte = 2
@@ -39,9 +43,10 @@ type walRecord struct {
 	replace bool              // COMMIT
 	arrival int64             // COMMIT, unix nanos
 	schema  *arrow.Schema     // COMMIT with replace
-	// incarnation is the table's life the COMMIT belongs to: for a
-	// replace, the new one ("" in old records).
+	// incarnation is the table's life the COMMIT or PREPARE belongs to:
+	// for a replace, the new one ("" in old records).
 	incarnation string
+	gid         string // PREPARE: the split ingest's id (catalog.Decisions)
 }
 
 func appendHeader(b []byte, kind byte, txn uint64, table string) []byte {
@@ -86,6 +91,22 @@ func encodeCommit(txn uint64, table string, replace bool, arrival int64, schema 
 	return b
 }
 
+// encodePrepare marks txn as one owner's prepared part of the split ingest
+// gid: durable, waiting for the outcome the Decisions register records.
+func encodePrepare(txn uint64, table, gid, incarnation string) []byte {
+	b := appendHeader(nil, kindPrepare, txn, table)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(gid)))
+	b = append(b, gid...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(incarnation)))
+	return append(b, incarnation...)
+}
+
+// encodeAbort ends a prepared transaction without its rows, so that a
+// replay need not ask for its outcome.
+func encodeAbort(txn uint64, table string) []byte {
+	return appendHeader(nil, kindAbort, txn, table)
+}
+
 func serializeSchema(s *arrow.Schema) []byte {
 	var buf bytes.Buffer
 	w := ipc.NewWriter(&buf, ipc.WithSchema(s))
@@ -117,6 +138,20 @@ func decodeRecord(p []byte, mem memory.Allocator) (walRecord, error) {
 		return rec, decodeBatch(&rec, p, mem)
 	case kindCommit:
 		return rec, decodeCommit(&rec, p)
+	case kindPrepare:
+		var ok bool
+		if rec.gid, p, ok = cutString16(p); !ok {
+			return walRecord{}, errBadRecord
+		}
+		if rec.incarnation, p, ok = cutString16(p); !ok || len(p) != 0 {
+			return walRecord{}, errBadRecord
+		}
+		return rec, nil
+	case kindAbort:
+		if len(p) != 0 {
+			return walRecord{}, errBadRecord
+		}
+		return rec, nil
 	}
 	return walRecord{}, fmt.Errorf("%w: kind %d", errBadRecord, rec.kind)
 }
@@ -160,4 +195,16 @@ func decodeCommit(rec *walRecord, p []byte) error {
 		rec.incarnation = string(p[2 : 2+int(binary.LittleEndian.Uint16(p))])
 	}
 	return nil
+}
+
+// cutString16 splits a u16-length-prefixed string off p.
+func cutString16(p []byte) (string, []byte, bool) {
+	if len(p) < 2 {
+		return "", nil, false
+	}
+	n := int(binary.LittleEndian.Uint16(p))
+	if len(p) < 2+n {
+		return "", nil, false
+	}
+	return string(p[2 : 2+n]), p[2+n:], true
 }

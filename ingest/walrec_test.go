@@ -32,6 +32,38 @@ func TestCommitRecordFormat(t *testing.T) {
 	}
 }
 
+// TestPrepareAbortRecordFormat pins the PREPARE and ABORT layouts.
+func TestPrepareAbortRecordFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		b    []byte
+		want string
+		rec  walRecord
+	}{
+		{"prepare", encodePrepare(0x0102030405060708, "t1", "G7", "AB"),
+			"03" + "0807060504030201" + "0200" + "7431" + "0200" + "4737" + "0200" + "4142",
+			walRecord{kind: kindPrepare, txn: 0x0102030405060708, table: "t1", gid: "G7", incarnation: "AB"}},
+		{"abort", encodeAbort(9, "t1"), "04" + "0900000000000000" + "0200" + "7431",
+			walRecord{kind: kindAbort, txn: 9, table: "t1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hex.EncodeToString(tt.b); got != tt.want {
+				t.Fatalf("bytes\n got %s\nwant %s", got, tt.want)
+			}
+			got, err := decodeRecord(tt.b, memory.DefaultAllocator)
+			if err != nil || got != tt.rec {
+				t.Fatalf("decoded %+v, %v; want %+v", got, err, tt.rec)
+			}
+			for n := range len(tt.b) - 1 {
+				if _, err := decodeRecord(tt.b[:n], memory.DefaultAllocator); err == nil {
+					t.Fatalf("%d of %d bytes decoded", n, len(tt.b))
+				}
+			}
+		})
+	}
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
