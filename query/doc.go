@@ -22,6 +22,15 @@
 // cannot satisfy one is left out (prune.go). Anything not understood keeps
 // the file.
 //
+// Describe names the table of a plain scan (Statement.ScanOf), which a
+// cluster answers in per-node parts: one SELECT over one base table with
+// no grouping, ordering, limit, DISTINCT, window, subquery or sample
+// (sandbox.Analysis.Scan), calling only scalar functions. Which functions
+// are scalar is DuckDB's own word: at Open the engine reads the names of
+// every non-scalar function (aggregate, window, table, pragma, macro) from
+// duckdb_functions(), and a name that is also something else counts as
+// not scalar.
+//
 // Results are executed as DuckDB streaming results and fetched chunk by
 // chunk (duckdb-go's database/sql and Arrow APIs materialise the whole result
 // first), so memory does not grow with the result size.

@@ -57,6 +57,10 @@ type Engine struct {
 	// described keeps the result schemas of parameterless queries
 	// (describe_cache.go).
 	described describeCache
+	// nonScalar holds the name of every function DuckDB knows as anything
+	// but a scalar function (aggregate, window, table, pragma, macro): a
+	// statement calling one is never split by node (Statement.ScanOf).
+	nonScalar map[string]bool
 }
 
 // Open starts an in-memory DuckDB with the sandbox settings applied and
@@ -81,8 +85,39 @@ func Open(cfg Config, src Source, cache FileCache) (*Engine, error) {
 		bindings.Close(&e.db)
 		return nil, err
 	}
+	if err := e.loadFunctionKinds(); err != nil {
+		bindings.Close(&e.db)
+		return nil, err
+	}
 	return e, nil
 }
+
+// loadFunctionKinds asks DuckDB once which function names are not scalar.
+// A name that is scalar and also something else (range is a scalar and a
+// table function) counts as not scalar, and so do macros, whose bodies
+// may aggregate: a statement wrongly kept whole is only slower, one wrongly
+// split answers wrong.
+func (e *Engine) loadFunctionKinds() error {
+	s, err := e.begin(context.Background())
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	names, err := s.callString("SELECT string_agg(DISTINCT lower(function_name), chr(10)) FROM duckdb_functions() WHERE function_type <> $1::VARCHAR",
+		"scalar", "function list")
+	if err != nil {
+		return fmt.Errorf("list duckdb's functions: %w", err)
+	}
+	e.nonScalar = map[string]bool{}
+	for _, n := range strings.Split(names, "\n") {
+		e.nonScalar[n] = true
+	}
+	return nil
+}
+
+// isNonScalar reports whether DuckDB knows name as anything but a scalar
+// function (name is lower-cased, as sandbox.Analysis.Functions are).
+func (e *Engine) isNonScalar(name string) bool { return e.nonScalar[name] }
 
 // lockDown applies the settings every later connection inherits. The order
 // matters: directories first, then external access off, then the lock.

@@ -58,6 +58,12 @@ type Statement struct {
 	Create *TableDef
 	// IfExists is DROP TABLE IF EXISTS.
 	IfExists bool
+	// ScanOf is the table a query only scans, filters and projects (one
+	// base table, scalar functions only, nothing that combines rows:
+	// sandbox.Analysis.PlainScan), named as the Source's snapshot names
+	// it; a cluster may answer such a query in per-node parts. Empty for
+	// every other statement.
+	ScanOf string
 }
 
 // TableDef is the table a CREATE TABLE defines.
@@ -209,7 +215,13 @@ func (s *session) describeQuery(ctx context.Context, sql string, an *sandbox.Ana
 			result = bound
 		}
 	}
-	return &Statement{Kind: KindQuery, Result: result, Params: paramTypes}, nil
+	st := &Statement{Kind: KindQuery, Result: result, Params: paramTypes}
+	if an.PlainScan(s.e.isNonScalar) != "" && len(s.snaps) > 0 {
+		// The name as the source knows the table, which may differ in case
+		// from the SQL's (identifiers are case-insensitive).
+		st.ScanOf = s.snaps[len(s.snaps)-1].Table
+	}
+	return st, nil
 }
 
 // describeCreate resolves the column types with DuckDB: the columns,

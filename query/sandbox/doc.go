@@ -97,6 +97,17 @@
 // inside a CTE body counts once however often the CTE is used (InCTE tells
 // the caller that the CTE may scan it more than once).
 //
+// # Plain scans
+//
+// Analysis.Scan names the table of a statement whose every output row
+// comes from one input row of one base table (scan.go): a single
+// SELECT_NODE without CTEs over a BASE_TABLE without SAMPLE, with no
+// result modifiers (ORDER BY, LIMIT/OFFSET, DISTINCT), GROUP BY, HAVING,
+// QUALIFY, window expressions, subqueries, or calls written as aggregates
+// (DISTINCT, FILTER or ORDER BY in the parentheses). Whether a function is
+// an aggregate is not in the parse tree, so Analysis.Functions lists the
+// names called and Analysis.PlainScan takes the caller's judgement.
+//
 // # Why
 //
 // This is defence in depth. DuckDB itself runs with
@@ -123,7 +134,13 @@
 //     "function_name", "schema", "catalog";
 //   - any object with a "cte_map" (query nodes): "cte_map"."map", an array of
 //     {"key": name, "value": {...}};
-//   - RECURSIVE_CTE_NODE: "cte_name", "left", "right".
+//   - RECURSIVE_CTE_NODE: "cte_name", "left", "right";
+//   - for plain scans only, on the statement's SELECT_NODE: "modifiers",
+//     "group_expressions", "group_sets" (arrays that must be empty),
+//     "having", "qualify", "sample" (null), "aggregate_handling"
+//     (STANDARD_HANDLING), "from_table"."sample"; on FUNCTION objects
+//     "distinct", "filter", "order_bys"."orders". A field missing or of
+//     another shape makes the statement not a plain scan, never malformed.
 //
 // Input that is not such a document (not JSON, missing or mistyped fields)
 // gives an error wrapping [ErrMalformed]; it is the caller's bug, not the

@@ -19,6 +19,14 @@ type Analysis struct {
 	// Bounds are the WHERE conjuncts of a single-table SELECT that bound a
 	// column by a literal (bounds.go), for file pruning; empty otherwise.
 	Bounds []Bound
+	// Scan is the table of a statement shaped like a plain scan (scan.go):
+	// one SELECT over one base table that filters and projects rows one
+	// at a time, which a cluster may split by node. Whether the functions
+	// it calls are scalar is for the caller to judge: use PlainScan.
+	Scan string
+	// Functions are the distinct names, ASCII lower-cased, of the
+	// functions and window functions the statement calls.
+	Functions []string
 }
 
 // TableRef is one base table a statement reads.
@@ -76,7 +84,9 @@ func Analyze(serialized []byte) (*Analysis, error) {
 	if err := w.walk(stmt, nil, false); err != nil {
 		return nil, err
 	}
-	return &Analysis{Tables: w.result(), Bounds: bounds(stmt)}, nil
+	tables := w.result()
+	return &Analysis{Tables: tables, Bounds: bounds(stmt), Scan: plainScanTable(stmt, tables),
+		Functions: calledFunctions(stmt, map[string]bool{}, nil)}, nil
 }
 
 // singleStatement returns the only statement of a json_serialize_sql
