@@ -1,6 +1,6 @@
 // Package shard is the cluster's routing: which nodes are members, which
-// node owns each partition of a table, and where a query finds a table's
-// rows.
+// node owns each partition of a table, where a write's rows go, and where
+// a query finds a table's rows.
 //
 // # Partitions and owners
 //
@@ -18,6 +18,25 @@
 // accept clients and coordinate queries. Draining and down nodes own
 // nothing.
 //
+// # Placing a write
+//
+// Router (router.go) is the write path of a node on a shared catalog. It
+// reads an ingest's batches as they arrive, cuts each by the owner of
+// every row's partition (ingest.SplitByOwner), keeps its own rows and
+// streams the others to their owners (flight.Peers). A write that reached
+// only this node commits as on a single node; one that reached several
+// owners commits in two phases (ingest/twophase.go): every owner prepares
+// its part durably, the outcome is recorded in the catalog's register
+// (catalog.Decisions), then every owner applies it. A failure before the
+// outcome leaves nothing anywhere. A replace is never split.
+//
+// # Adopting a dead node
+//
+// Adopter (adopt.go) lets the live node with the smallest ID replay the
+// shipped WAL (wal.replicate: objstore) of every node whose lease expired
+// into files, then remove it from the registry, so queries stop waiting
+// for it.
+//
 // # Reading across nodes
 //
 // Reader (reader.go) is the query engine's source on a shared catalog: for
@@ -27,8 +46,24 @@
 // acknowledged row is counted once whether or not it was flushed in
 // between. Buffers of an earlier incarnation of the table are left out. A
 // node that is down or unreachable fails the query (ErrNodeUnavailable)
-// rather than answer without its rows. Until rows are placed by the ring,
-// every node may hold rows of every partition, so every node is asked.
+// rather than answer without its rows, unless the query allows partial
+// results (Scope.Partial): then it reads that node's files only. Every
+// node may hold rows of the table, so every node is asked.
+//
+// # Splitting a scan
+//
+// A plain scan of one table (filter and projection only) is answered in
+// parts, one per node, that clients fetch in parallel. Parts are cut by
+// writer node, not by partition: every file records the node whose WAL
+// its rows came from (catalog.File.Node) and every node's buffer holds
+// only rows that node acknowledged, so node W's part is W's files plus
+// W's buffer, cut at one WAL position as above, and the union of the
+// parts is every row once. Splitter (split.go) makes one part per node
+// that is up or draining and gives the files of writers that are no
+// longer live to the planning node's part; a Scope (scope.go) carried in
+// the context narrows the Reader to one part. A part served by its own
+// node pulls nothing; served by another node it pulls the owner's buffer,
+// so it is right wherever it runs.
 //
 // # Membership
 //

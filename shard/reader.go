@@ -55,7 +55,13 @@ type NodeReader interface {
 //
 // A node that is down (its lease expired) may hold acknowledged rows in
 // its WAL that no one can read until it returns: a query fails with
-// ErrNodeUnavailable naming it. A node that left cleanly flushed first.
+// ErrNodeUnavailable naming it, unless its Scope allows partial results. A
+// node that left cleanly flushed first.
+//
+// A Scope in the context (WithScope) narrows all of this to one part of
+// the table: only the listed nodes' buffers are read or pulled, only
+// their files and those of the files-only writers are listed, and only a
+// listed node that is down fails the query.
 type Reader struct {
 	Self     string // this node's ID
 	Local    LocalSource
@@ -69,46 +75,26 @@ func (r *Reader) TableSchema(table string) (*arrow.Schema, error) {
 	return r.Local.TableSchema(table)
 }
 
-// Snapshot implements query.Source.
+// Snapshot implements query.Source. It reads the part of the table the
+// context's Scope names (WithScope; the whole table if none): the buffers
+// of the nodes in Scope.Buffers, this node's locally and the others pulled,
+// and the files of those nodes and of Scope.Files, each node's cut at its
+// buffer's position.
 func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error) {
+	sc := scopeFrom(ctx)
 	local, err := r.Local.Snapshot(ctx, table)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := r.Registry.Nodes(ctx)
+	others, err := r.peersToPull(ctx, table, sc)
 	if err != nil {
 		local.Release()
-		return nil, fmt.Errorf("read the cluster's nodes: %w", err)
+		return nil, err
 	}
-	var others []catalog.Node
-	for _, n := range nodes {
-		if n.ID != r.Self {
-			others = append(others, n)
-		}
+	if len(others) == 0 && sc.Whole() {
+		return local, nil // alone: this node's own view of the files will do
 	}
-	if len(others) == 0 {
-		return local, nil
-	}
-	for _, n := range others {
-		if n.State == catalog.NodeDown {
-			local.Release()
-			return nil, fmt.Errorf("%w: %s (%s) is down and may hold acknowledged rows of %s in its write-ahead log; query again when it is back",
-				ErrNodeUnavailable, n.ID, n.Addr, table)
-		}
-	}
-	pulled := make([]*ingest.Snapshot, len(others))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, n := range others {
-		g.Go(func() error {
-			sn, err := r.Peers.Buffer(gctx, n.ID, n.Addr, table)
-			if err != nil {
-				return fmt.Errorf("%w: buffered rows of %s on %s: %v", ErrNodeUnavailable, table, n.ID, err)
-			}
-			pulled[i] = sn
-			return nil
-		})
-	}
-	err = g.Wait()
+	pulled, err := r.pull(ctx, table, others, sc.Partial)
 	release := func() {
 		local.Release()
 		for _, sn := range pulled {
@@ -131,31 +117,94 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		release()
 		return nil, fmt.Errorf("files of %s: %w", table, err)
 	}
+	return r.merge(sc, cur, local, pulled, files), nil
+}
+
+// peersToPull lists the other nodes whose buffers the scope reads. A node
+// that is down may hold acknowledged rows in its write-ahead log: the query
+// fails naming it, unless the scope allows partial results.
+func (r *Reader) peersToPull(ctx context.Context, table string, sc Scope) ([]catalog.Node, error) {
+	nodes, err := r.Registry.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the cluster's nodes: %w", err)
+	}
+	var others []catalog.Node
+	for _, n := range nodes {
+		if n.ID == r.Self || !sc.readsBuffer(n.ID) {
+			continue
+		}
+		if n.State == catalog.NodeDown {
+			if sc.Partial {
+				continue
+			}
+			return nil, fmt.Errorf("%w: %s (%s) is down and may hold acknowledged rows of %s in its write-ahead log; query again when it is back",
+				ErrNodeUnavailable, n.ID, n.Addr, table)
+		}
+		others = append(others, n)
+	}
+	return others, nil
+}
+
+// pull fetches the nodes' buffers in parallel. With partial, a node that
+// does not answer is left out (a nil entry) instead of failing the query.
+func (r *Reader) pull(ctx context.Context, table string, nodes []catalog.Node, partial bool) ([]*ingest.Snapshot, error) {
+	pulled := make([]*ingest.Snapshot, len(nodes))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, n := range nodes {
+		g.Go(func() error {
+			sn, err := r.Peers.Buffer(gctx, n.ID, n.Addr, table)
+			if err != nil {
+				if partial && ctx.Err() == nil {
+					return nil
+				}
+				return fmt.Errorf("%w: buffered rows of %s on %s: %v", ErrNodeUnavailable, table, n.ID, err)
+			}
+			pulled[i] = sn
+			return nil
+		})
+	}
+	return pulled, g.Wait()
+}
+
+// merge builds the snapshot of the scope from the local and pulled buffers
+// (nil entries stand for buffers left out) and the file list, taking over
+// the buffers' references.
+func (r *Reader) merge(sc Scope, cur catalog.Table, local *ingest.Snapshot, pulled []*ingest.Snapshot, files []catalog.File) *ingest.Snapshot {
 	// A buffer of an earlier life of the table (a node that has not yet
 	// seen another's replace or re-create) holds rows of a table that is
 	// gone: it is left out.
 	stale := func(sn *ingest.Snapshot) bool {
 		return sn.Incarnation != "" && cur.Incarnation != "" && sn.Incarnation != cur.Incarnation
 	}
-	cut := map[string]uint64{local.Node: local.FlushedLSN}
+	cut := map[string]uint64{}
+	readLocal := sc.readsBuffer(local.Node)
+	if readLocal {
+		cut[local.Node] = local.FlushedLSN
+	}
 	for _, sn := range pulled {
-		if sn.Node != "" {
+		if sn != nil && sn.Node != "" {
 			cut[sn.Node] = sn.FlushedLSN
 		}
 	}
 	out := &ingest.Snapshot{Table: local.Table, Schema: local.Schema, Node: local.Node, FlushedLSN: local.FlushedLSN}
 	for _, f := range files {
+		if !sc.readsFiles(f.Node) {
+			continue // another part's
+		}
 		if at, ok := cut[f.Node]; ok && f.MaxLSN > at {
-			continue // flushed after the cut: its rows are in that node's pulled buffer
+			continue // flushed after the cut: its rows are in that node's buffer
 		}
 		out.Files = append(out.Files, f)
 	}
-	if stale(local) {
+	if !readLocal || stale(local) {
 		local.Release()
 	} else {
 		out.Batches = local.Batches
 	}
 	for _, sn := range pulled {
+		if sn == nil {
+			continue
+		}
 		if !stale(sn) {
 			for _, b := range sn.Batches {
 				out.Batches = append(out.Batches, ingest.Conform(b, out.Schema))
@@ -163,5 +212,5 @@ func (r *Reader) Snapshot(ctx context.Context, table string) (*ingest.Snapshot, 
 		}
 		sn.Release()
 	}
-	return out, nil
+	return out
 }
