@@ -47,9 +47,9 @@ func AuthInterceptors(a *auth.Authenticator, peerSecret string) (grpc.UnaryServe
 		if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
 			return ctx, nil
 		}
-		if method == doGetMethod && peerSecret != "" && IsPeerCall(ctx, peerSecret) {
-			// Another node pulling a buffer: WithPeers serves it only
-			// peer tickets.
+		if peerMethods[method] && peerSecret != "" && IsPeerCall(ctx, peerSecret) {
+			// Another node pulling a buffer or sending a part of a split
+			// ingest: WithPeers serves it only those.
 			return context.WithValue(ctx, peerCallKey{}, true), nil
 		}
 		id, err := authenticate(ctx, a, authHeader(ctx))

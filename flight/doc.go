@@ -43,7 +43,7 @@
 // statements accept them as table qualifiers (main.t, miniodb.main.t), and
 // the session
 // options "catalog" and "schema" accept them (stateless: any other value
-// is refused per option). GetTables with include_schema describes every
+// is refused per option; see Partial results for the one stateful option). GetTables with include_schema describes every
 // column with the Flight SQL column metadata (types.go). GetSqlInfo
 // answers every SqlInfo id (sqlinfo.go).
 //
@@ -74,17 +74,36 @@
 //
 // # Node-to-node
 //
-// WithPeers (peer.go) answers one kind of call of another node: a DoGet
-// whose ticket asks for this node's buffered rows of a table, streamed as
-// Arrow with the node's WAL cut and the table's incarnation in the schema
-// metadata. Peers is the client side. Such calls carry an HMAC of the
-// calling node's id under cluster.secret (PeerHeader); the auth
-// interceptors let them in without user credentials, for buffer tickets
-// only (PermissionDenied for anything else).
+// WithPeers (peer.go, peer_ingest.go) answers the calls of other nodes: a
+// DoGet whose ticket asks for this node's buffered rows of a table,
+// streamed as Arrow with the node's WAL cut and the table's incarnation in
+// the schema metadata; a DoPut carrying this node's part of an ingest
+// another node split by owner, which it stages and prepares; and a
+// DoAction with the outcome of such an ingest. Peers is the client side.
+// Such calls carry an HMAC of the calling node's id under cluster.secret
+// (PeerHeader); the auth interceptors let them in without user
+// credentials, for these calls only (PermissionDenied for anything else).
 //
 // # Endpoints
 //
-// Every FlightInfo has one endpoint at Config.Location: on a single node
+// A FlightInfo has one endpoint at Config.Location:
 // arrow-flight-reuse-connection://?, so drivers that follow locations (the
-// JDBC driver) fetch over the connection they already have.
+// JDBC driver) fetch over the connection they already have. In a cluster
+// (Config.Splitter set) a plain scan of one table without parameters
+// (query.Statement.ScanOf: filter and projection only) gets one endpoint
+// per node instead, each a scoped ticket (handle kind 3) reading that
+// node's files and buffer (shard.Scope), at the node's advertised
+// grpc+tcp:// or grpc+tls:// location; the planning node's own part keeps
+// Config.Location. Clients fetch them in parallel; any node answers any of
+// them correctly, so a client that ignores locations is still right.
+// Everything else keeps one endpoint and runs on the planning node.
+//
+// # Partial results
+//
+// By default a query that needs the buffered rows of a node that is down
+// fails with UNAVAILABLE naming it. The session option
+// miniodb.partial_results (session.go; kept in the client's stateless
+// session cookie) or the per-call header x-miniodb-partial-results: true
+// lets it answer without them; the permission travels in the tickets, so
+// the DoGets of every endpoint honour it.
 package flight

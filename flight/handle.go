@@ -6,12 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/miniodb/miniodb/shard"
 )
 
 // Statement handles (docs/format/ticket.md). The server keeps no state
@@ -21,16 +24,22 @@ import (
 //	version 2:  0x02 | kind u8 | id [16]byte | body
 //	  kind 1 (statement): SQL length u32 LE | SQL | parameters (Arrow IPC stream, may be absent)
 //	  kind 2 (result):    affected rows i64 LE
+//	  kind 3 (scoped statement): scope | then as kind 1
+//	    scope: flags u8 (bit 0: partial results) | buffers: count u16 LE, each node id (length u8 | bytes)
+//	           | files: count u16 LE, each node id (length u8 | bytes)
 //
 // The id is random per handle; CancelFlightInfo finds a running query by
 // it. A kind 2 handle is the result of a DDL/DML statement already run by
-// GetFlightInfo; DoGet only reports its row count.
+// GetFlightInfo; DoGet only reports its row count. A kind 3 handle runs
+// its statement over one part of a table (shard.Scope): one endpoint of a
+// scan split by node, or a whole-table query that allows partial results.
 const (
 	handleV1 byte = 1
 	handleV2 byte = 2
 
 	kindStatement byte = 1
 	kindResult    byte = 2
+	kindScoped    byte = 3
 
 	idLen       = 16
 	v2HeaderLen = 2 + idLen
@@ -46,6 +55,7 @@ type handle struct {
 	sql    string
 	params arrow.RecordBatch // kindStatement: bound parameters, or nil
 	rows   int64             // kindResult: affected rows
+	scope  *shard.Scope      // kindStatement: the part of the table to read; nil: all of it
 }
 
 func newID() [idLen]byte {
@@ -73,11 +83,22 @@ func (h *handle) release() {
 	}
 }
 
-// encode lays the handle out in version 2.
+// encode lays the handle out in version 2; a statement with a scope is
+// kind 3.
 func (h handle) encode() ([]byte, error) {
-	b := append([]byte{handleV2, h.kind}, h.id[:]...)
+	kind := h.kind
+	if kind == kindStatement && h.scope != nil {
+		kind = kindScoped
+	}
+	b := append([]byte{handleV2, kind}, h.id[:]...)
 	if h.kind == kindResult {
 		return binary.LittleEndian.AppendUint64(b, uint64(h.rows)), nil
+	}
+	if h.scope != nil {
+		var err error
+		if b, err = appendScope(b, *h.scope); err != nil {
+			return nil, err
+		}
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(h.sql)))
 	b = append(b, h.sql...)
@@ -119,8 +140,75 @@ func decodeHandle(b []byte, mem memory.Allocator) (handle, error) {
 		return h, nil
 	case kindStatement:
 		return h, decodeStatement(&h, body, mem)
+	case kindScoped:
+		sc, rest, err := readScope(body)
+		if err != nil {
+			return handle{}, err
+		}
+		h.kind, h.scope = kindStatement, &sc
+		return h, decodeStatement(&h, rest, mem)
 	}
 	return handle{}, errBadTicket
+}
+
+// scopePartial is the flag bit of a scope that allows partial results.
+const scopePartial byte = 1
+
+// appendScope lays out a scope: flags, then the two node lists.
+func appendScope(b []byte, sc shard.Scope) ([]byte, error) {
+	var flags byte
+	if sc.Partial {
+		flags |= scopePartial
+	}
+	b = append(b, flags)
+	for _, ids := range [][]string{sc.Buffers, sc.Files} {
+		if len(ids) > math.MaxUint16 {
+			return nil, fmt.Errorf("scope of %d nodes", len(ids))
+		}
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(ids)))
+		for _, id := range ids {
+			if len(id) > math.MaxUint8 {
+				return nil, fmt.Errorf("node id %q too long for a ticket", id)
+			}
+			b = append(append(b, byte(len(id))), id...)
+		}
+	}
+	return b, nil
+}
+
+// readScope reads a scope and returns the bytes after it.
+func readScope(b []byte) (shard.Scope, []byte, error) {
+	if len(b) < 1 || b[0]&^scopePartial != 0 {
+		return shard.Scope{}, nil, errBadTicket
+	}
+	sc := shard.Scope{Partial: b[0]&scopePartial != 0}
+	b = b[1:]
+	var err error
+	if sc.Buffers, b, err = readNodeIDs(b); err != nil {
+		return shard.Scope{}, nil, err
+	}
+	if sc.Files, b, err = readNodeIDs(b); err != nil {
+		return shard.Scope{}, nil, err
+	}
+	return sc, b, nil
+}
+
+// readNodeIDs reads a count u16 and as many (length u8 | bytes) node ids.
+func readNodeIDs(b []byte) ([]string, []byte, error) {
+	if len(b) < 2 {
+		return nil, nil, errBadTicket
+	}
+	n := int(binary.LittleEndian.Uint16(b))
+	b = b[2:]
+	var ids []string
+	for range n {
+		if len(b) < 1 || len(b) < 1+int(b[0]) || !utf8.Valid(b[1:1+int(b[0])]) {
+			return nil, nil, errBadTicket
+		}
+		ids = append(ids, string(b[1:1+int(b[0])]))
+		b = b[1+int(b[0]):]
+	}
+	return ids, b, nil
 }
 
 func decodeStatement(h *handle, body []byte, mem memory.Allocator) error {

@@ -17,12 +17,18 @@ import (
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query"
+
+	"github.com/miniodb/miniodb/shard"
 )
 
 // FuzzDecodeHandle feeds arbitrary tickets and prepared-statement handles
-// to the decoder: it must refuse with errBadTicket or decode, never panic,
-// and never leak an Arrow buffer (checked allocator).
+// to the server's decoder: it must refuse with errBadTicket or decode,
+// never panic, and never leak an Arrow buffer (checked allocator). Only
+// handles whose seal checks reach the layout decoder (seal.go): the
+// unsealed decoder once let a forged parameter stream make arrow-go's IPC
+// reader allocate 29 GB.
 func FuzzDecodeHandle(f *testing.F) {
+	srv := NewServer(refuser{}, refuser{}, Config{HandleKey: []byte("fuzz key")})
 	params := func() arrow.RecordBatch {
 		b := array.NewInt64Builder(memory.DefaultAllocator)
 		defer b.Release()
@@ -32,8 +38,10 @@ func FuzzDecodeHandle(f *testing.F) {
 		return array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "p", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, 2)
 	}()
 	defer params.Release()
-	for _, h := range []handle{statementHandle("SELECT 1", nil), statementHandle("SELECT $1", params), resultHandle(7)} {
-		b, err := h.encode()
+	scoped := statementHandle("SELECT 1", nil)
+	scoped.scope = &shard.Scope{Buffers: []string{"node-a"}, Files: []string{"node-b"}, Partial: true}
+	for _, h := range []handle{statementHandle("SELECT 1", nil), statementHandle("SELECT $1", params), resultHandle(7), scoped} {
+		b, err := srv.encodeHandle(h)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -45,23 +53,25 @@ func FuzzDecodeHandle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		h, err := decodeHandle(b, mem)
+		srv := *srv
+		srv.mem = mem
+		h, err := srv.decodeHandle(b)
 		if err != nil {
 			return
 		}
 		if h.kind == kindStatement && h.sql == "" {
 			t.Fatalf("decoded a statement without SQL from %x", b)
 		}
-		again, err := h.encode()
+		again, err := srv.encodeHandle(h)
 		h.release()
 		if err != nil {
 			return
 		}
-		back, err := decodeHandle(again, mem)
+		back, err := srv.decodeHandle(again)
 		if err != nil {
 			t.Fatalf("re-encoded handle does not decode: %v", err)
 		}
-		if back.sql != h.sql || back.rows != h.rows || back.kind != h.kind {
+		if back.sql != h.sql || back.rows != h.rows || back.kind != h.kind || (back.scope == nil) != (h.scope == nil) {
 			t.Fatalf("round trip changed the handle")
 		}
 		back.release()

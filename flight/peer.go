@@ -43,10 +43,13 @@ const (
 	peerRecvMaxBytes = 1 << 30
 )
 
-// BufferSource is what a peer pull reads: this node's durable buffer of a
-// table (ingest.Service).
-type BufferSource interface {
+// PeerNode is what other nodes' calls reach (ingest.Service): this node's
+// durable buffer of a table, and its parts of split ingests
+// (peer_ingest.go).
+type PeerNode interface {
 	Snapshot(ctx context.Context, table string) (*ingest.Snapshot, error)
+	Stage(ctx context.Context, req ingest.Request) (*ingest.Staged, error)
+	Resolve(ctx context.Context, gid string, commit bool) error
 }
 
 // PeerToken is the credential node sends to its peers under secret.
@@ -85,15 +88,15 @@ func IsPeerCall(ctx context.Context, secret string) bool {
 	return checkPeer(ctx, secret) == nil
 }
 
-// WithPeers answers peer tickets from src and passes everything else to
-// inner.
-func WithPeers(inner flight.FlightServer, src BufferSource, secret string) flight.FlightServer {
-	return &peerServer{FlightServer: inner, src: src, secret: secret}
+// WithPeers answers other nodes' calls from node and passes everything
+// else to inner.
+func WithPeers(inner flight.FlightServer, node PeerNode, secret string) flight.FlightServer {
+	return &peerServer{FlightServer: inner, node: node, secret: secret}
 }
 
 type peerServer struct {
 	flight.FlightServer
-	src    BufferSource
+	node   PeerNode
 	secret string
 }
 
@@ -105,21 +108,19 @@ func (p *peerServer) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGet
 	rest, ok := strings.CutPrefix(string(tkt.GetTicket()), peerTicketPrefix)
 	if !ok {
 		if stream.Context().Value(peerCallKey{}) != nil {
-			return status.Error(codes.PermissionDenied, "node-to-node credentials fetch buffered rows only; send a user's credentials for anything else")
+			return errPeerOnly
 		}
 		return p.FlightServer.DoGet(tkt, stream)
 	}
 	ctx := stream.Context()
-	if ctx.Value(peerCallKey{}) == nil { // else the auth interceptors checked it already
-		if err := checkPeer(ctx, p.secret); err != nil {
-			return err
-		}
+	if err := p.verified(ctx); err != nil {
+		return err
 	}
 	var req peerTicket
 	if err := json.Unmarshal([]byte(rest), &req); err != nil || req.Table == "" {
 		return status.Errorf(codes.InvalidArgument, "malformed node-to-node ticket %q", rest)
 	}
-	sn, err := p.src.Snapshot(ctx, req.Table)
+	sn, err := p.node.Snapshot(ctx, req.Table)
 	if err != nil {
 		return Status(err)
 	}
@@ -144,7 +145,12 @@ func (p *peerServer) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGet
 // a node-to-node credential alone.
 type peerCallKey struct{}
 
-const doGetMethod = "/arrow.flight.protocol.FlightService/DoGet"
+// peerMethods are the methods node-to-node calls use.
+var peerMethods = map[string]bool{
+	"/arrow.flight.protocol.FlightService/DoGet":    true,
+	"/arrow.flight.protocol.FlightService/DoPut":    true,
+	"/arrow.flight.protocol.FlightService/DoAction": true,
+}
 
 // ErrPeerUnavailable wraps a failed pull from another node.
 var ErrPeerUnavailable = errors.New("node unavailable")

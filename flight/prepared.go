@@ -30,7 +30,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if err != nil {
 		return res, Status(err)
 	}
-	h, err := statementHandle(req.GetQuery(), nil).encode()
+	h, err := s.encodeHandle(statementHandle(req.GetQuery(), nil))
 	if err != nil {
 		return res, status.Errorf(codes.Internal, "make handle: %v", err)
 	}
@@ -54,7 +54,7 @@ func (s *Server) ClosePreparedStatement(context.Context, flightsql.ActionClosePr
 // and returns a new handle carrying the SQL and the rows. The rows are
 // checked against the statement when it runs.
 func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
-	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
+	h, err := s.decodeHandle(cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, Status(err)
 	}
@@ -68,7 +68,7 @@ func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.
 	}
 	nh := statementHandle(h.sql, params)
 	defer nh.release()
-	b, err := nh.encode()
+	b, err := s.encodeHandle(nh)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "make handle: %v", err)
 	}
@@ -94,7 +94,7 @@ func readBound(rdr flight.MessageReader, s *Server) (arrow.RecordBatch, error) {
 // GetFlightInfoPreparedStatement plans a prepared statement with its bound
 // parameters, like GetFlightInfoStatement (DDL/DML run now).
 func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
+	h, err := s.decodeHandle(cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, Status(err)
 	}
@@ -115,7 +115,7 @@ func (s *Server) PollFlightInfoPreparedStatement(ctx context.Context, cmd flight
 // GetSchemaPreparedStatement returns the prepared statement's result
 // schema.
 func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
+	h, err := s.decodeHandle(cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, Status(err)
 	}
@@ -139,7 +139,7 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.Prepa
 // DoPutPreparedStatementUpdate runs a prepared DDL/DML statement, once per
 // parameter row sent (an INSERT with many rows is one ingest).
 func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
-	h, err := decodeHandle(cmd.GetPreparedStatementHandle(), s.mem)
+	h, err := s.decodeHandle(cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return 0, Status(err)
 	}

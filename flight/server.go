@@ -16,6 +16,7 @@ import (
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query"
+	"github.com/miniodb/miniodb/shard"
 )
 
 // Ingester is the write path: bulk ingest and the table DDL.
@@ -70,6 +71,25 @@ type Config struct {
 	// listing against the caller's identity (auth.go); nil: no checks.
 	// Authentication itself is AuthInterceptors on the gRPC server.
 	Auth *auth.Authenticator
+	// HandleKey signs the statement handles and tickets the service
+	// issues (seal.go); every node of a cluster needs the same one so that
+	// any node takes another's tickets. Empty: a random key, valid until
+	// the process ends.
+	HandleKey []byte
+	// Splitter, when set (a cluster), splits a plain scan of one table
+	// into one endpoint per node (shard.Splitter), which clients fetch in
+	// parallel; nil (a single node): every query has one endpoint.
+	Splitter Splitter
+}
+
+// Splitter splits a plain scan of one table into per-node parts
+// (shard.Splitter). The parts together read every row of the table once.
+type Splitter interface {
+	// Split returns the parts of a scan of table, the planning node's
+	// own marked Local. It fails with shard.ErrNodeUnavailable naming a
+	// node that is down and may hold rows of the table, unless partial is
+	// set. It reads the registry and the file list and changes nothing.
+	Split(ctx context.Context, table string, partial bool) ([]shard.Part, error)
 }
 
 func (c *Config) setDefaults() {
@@ -92,6 +112,7 @@ type Server struct {
 	query  Querier
 	mem    memory.Allocator
 	runs   *registry
+	seal   sealer
 }
 
 // NewServer returns the Flight SQL service over an ingester and a querier.
@@ -100,7 +121,7 @@ func NewServer(in Ingester, q Querier, cfg Config) *Server {
 	if cfg.Auth != nil {
 		in, q = authIngester{in, cfg.Auth}, authQuerier{q, cfg.Auth}
 	}
-	s := &Server{cfg: cfg, ingest: in, query: q, mem: memory.DefaultAllocator, runs: newRegistry()}
+	s := &Server{cfg: cfg, ingest: in, query: q, mem: memory.DefaultAllocator, runs: newRegistry(), seal: newSealer(cfg.HandleKey)}
 	s.Alloc = s.mem
 	s.registerSQLInfo()
 	return s

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query"
+	"github.com/miniodb/miniodb/shard"
 )
 
 // updateResultSchema is the result of a DDL/DML statement executed as a
@@ -21,9 +22,10 @@ import (
 var updateResultSchema = arrow.NewSchema([]arrow.Field{{Name: "rows_affected", Type: arrow.PrimitiveTypes.Int64}}, nil)
 
 // GetFlightInfoStatement plans a statement. A query gets one endpoint whose
-// ticket carries the SQL (it runs at DoGet). DDL and DML run now, so that
-// clients that send every statement as a query see them take effect; the
-// ticket then only reports the affected row count.
+// ticket carries the SQL (it runs at DoGet), or in a cluster, if it is a
+// plain scan of one table, one endpoint per node (planStatement). DDL and
+// DML run now, so that clients that send every statement as a query see
+// them take effect; the ticket then only reports the affected row count.
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	if len(cmd.GetTransactionId()) > 0 {
 		return nil, errNoTransactions
@@ -68,9 +70,25 @@ func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.
 var errNoTransactions = status.Error(codes.InvalidArgument, "transactions are not supported (every statement commits on its own)")
 
 // planStatement is the FlightInfo of a statement with bound parameters
-// (nil if none); DDL/DML statements run here.
+// (nil if none); DDL/DML statements run here. In a cluster, a plain scan of
+// one table without parameters gets one endpoint per node (splitScan).
+// A call that allows partial results (session option or header) plans and
+// describes with them, and its tickets carry the permission, so that the
+// DoGets, on whichever node, honour it without the client's cookie.
 func (s *Server) planStatement(ctx context.Context, sql string, params arrow.RecordBatch, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	st, err := s.query.Describe(ctx, sql, params)
+	partial, err := partialResults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// NOTE: partial results are for reading only: DDL and DML (INSERT ...
+	// SELECT, CREATE TABLE AS) run below with the caller's own context, so
+	// that a down node fails them rather than have them write an
+	// incomplete copy.
+	dctx := ctx
+	if partial {
+		dctx = shard.WithScope(ctx, shard.Scope{Partial: true})
+	}
+	st, err := s.query.Describe(dctx, sql, params)
 	if err != nil {
 		return nil, Status(err)
 	}
@@ -81,12 +99,47 @@ func (s *Server) planStatement(ctx context.Context, sql string, params arrow.Rec
 			return nil, err
 		}
 		h = resultHandle(n)
+	} else if partial {
+		h.scope = &shard.Scope{Partial: true}
+	}
+	if s.cfg.Splitter != nil && st.Kind == query.KindQuery && st.ScanOf != "" && params == nil {
+		return s.splitScan(dctx, h, st, desc, partial)
 	}
 	tkt, err := s.ticket(h)
 	if err != nil {
 		return nil, err
 	}
 	return s.flightInfo(resultSchema(st), desc, tkt), nil
+}
+
+// splitScan is the FlightInfo of a plain scan in a cluster: one endpoint
+// per part (shard.Part), each ticket the statement plus its part's scope,
+// all under the one handle id (so a cancel on a node stops its parts). The
+// planning node's own part keeps the server's location, as a single
+// endpoint would.
+func (s *Server) splitScan(ctx context.Context, h handle, st *query.Statement, desc *flight.FlightDescriptor, partial bool) (*flight.FlightInfo, error) {
+	parts, err := s.cfg.Splitter.Split(ctx, st.ScanOf, partial)
+	if err != nil {
+		return nil, Status(fmt.Errorf("plan a scan of %s: %w", st.ScanOf, err))
+	}
+	info := s.flightInfo(st.Result, desc, nil)
+	info.Endpoint = info.Endpoint[:0]
+	for _, p := range parts {
+		h.scope = &p.Scope
+		tkt, err := s.ticket(h)
+		if err != nil {
+			return nil, err
+		}
+		loc := p.Location
+		if p.Local {
+			loc = s.cfg.Location
+		}
+		info.Endpoint = append(info.Endpoint, &flight.FlightEndpoint{
+			Ticket:   &flight.Ticket{Ticket: tkt},
+			Location: []*flight.Location{{Uri: loc}},
+		})
+	}
+	return info, nil
 }
 
 // resultSchema is what a statement returns: a query's rows, or the
@@ -100,7 +153,7 @@ func resultSchema(st *query.Statement) *arrow.Schema {
 
 // ticket wraps a handle in a TicketStatementQuery.
 func (s *Server) ticket(h handle) ([]byte, error) {
-	b, err := h.encode()
+	b, err := s.encodeHandle(h)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "make ticket: %v", err)
 	}
@@ -112,10 +165,11 @@ func (s *Server) ticket(h handle) ([]byte, error) {
 }
 
 // doGetHandle streams the result of a handle: a query runs now (one
-// parameter row after another), a result handle yields its row count.
+// parameter row after another) over the part of its table the handle's
+// scope names, a result handle yields its row count.
 // DDL/DML never run here: a ticket is replayable, an update is not.
 func (s *Server) doGetHandle(ctx context.Context, raw []byte) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	h, err := decodeHandle(raw, s.mem)
+	h, err := s.decodeHandle(raw)
 	if err != nil {
 		return nil, nil, Status(err)
 	}
@@ -123,6 +177,18 @@ func (s *Server) doGetHandle(ctx context.Context, raw []byte) (*arrow.Schema, <-
 		return s.streamCount(ctx, h.rows)
 	}
 	defer h.release()
+	partial, err := partialResults(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.scope != nil || partial {
+		var sc shard.Scope
+		if h.scope != nil {
+			sc = *h.scope
+		}
+		sc.Partial = sc.Partial || partial
+		ctx = shard.WithScope(ctx, sc)
+	}
 	qctx, done, err := s.runs.start(ctx, h.id)
 	if err != nil {
 		return nil, nil, err
