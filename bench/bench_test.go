@@ -51,6 +51,8 @@ func BenchmarkSuite(b *testing.B) {
 			extra := fmt.Sprintf("minio:\n  endpoint: %q\n  access_key_id: %q\n  secret_access_key: %q\n  bucket: bench\n",
 				m.Endpoint, m.AccessKey, m.SecretKey)
 			step(b, "minio", func() error { return s.MinIOWorkloads(ctx, extra) })
+			r := testenv.Redis(b)
+			step(b, "durability", func() error { return s.Durability(ctx, extra, r.Addr) })
 		}
 	}
 	header := fmt.Sprintf("# MinIODB benchmark report\n\n%s UTC, %s/%s, %d cores, TPC-H SF%g, %d runs per figure, took %s.\n"+

@@ -123,3 +123,43 @@ func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table s
 	s.add(Figure{Name: "minio scan time to first batch", Unit: "ms", Values: first, Goal: "< 10", Note: "cold cache"})
 	return nil
 }
+
+// Durability measures what durability beyond one machine costs, against
+// the raw DoPut of the same run: durable ingest with wal.replicate:
+// objstore (every WAL group also put into MinIO before the ack), and
+// ingest through the first node of a three-node cluster on Redis and
+// MinIO, where lineitem's batches (it has no id column) go round robin to
+// the partitions' owners and each ingest commits in two phases.
+func (s *Suite) Durability(ctx context.Context, minioExtra, redisAddr string) error {
+	srv, err := s.startServer("minio-shipped", minioExtra+"wal:\n  replicate: objstore\n")
+	if err != nil {
+		return err
+	}
+	_, err = s.IngestAndScan(ctx, srv, "minio wal.replicate=objstore ", false)
+	if err != nil {
+		err = fmt.Errorf("%w\n%s", err, srv.Logs())
+	}
+	srv.Stop()
+	if err != nil {
+		return err
+	}
+	cluster := minioExtra + fmt.Sprintf("redis:\n  addr: %q\n  namespace: bench\ncluster:\n  lease: 3s\n", redisAddr)
+	var nodes []*Server
+	defer func() {
+		for _, n := range nodes {
+			n.Stop()
+		}
+	}()
+	for i := range 3 {
+		n, err := s.startServer(fmt.Sprintf("cluster-%d", i), cluster+fmt.Sprintf("server:\n  node_id: bench-%d\n", i))
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, n)
+	}
+	_, err = s.IngestAndScan(ctx, nodes[0], "3-node cluster ", false)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, nodes[0].Logs())
+	}
+	return nil
+}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,8 +17,10 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/miniodb/miniodb/api"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/flight"
+	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query"
 	"github.com/miniodb/miniodb/shard"
 )
@@ -50,6 +54,15 @@ type ClusterConfig struct {
 	TLSCAFile   string `yaml:"tls_ca_file"`
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// PrepareTimeout is how long an owner holds its prepared part of an
+	// ingest split across nodes before it asks the outcome register
+	// itself, recording abort if the receiving node has not recorded
+	// commit (ingest/twophase.go). Default 30s.
+	PrepareTimeout time.Duration `yaml:"prepare_timeout"`
+	// DecisionTTL is how long the register keeps the outcome of a split
+	// ingest that some owner did not confirm (a crashed owner resolves its
+	// part from it when it restarts). Default 168h.
+	DecisionTTL time.Duration `yaml:"decision_ttl"`
 }
 
 // peerCredentials are the transport credentials of node-to-node calls:
@@ -99,6 +112,12 @@ func (c ClusterConfig) validate() error {
 	if c.RefreshInterval < 0 || (c.RefreshInterval > 0 && c.RefreshInterval < 50*time.Millisecond) {
 		return fmt.Errorf("cluster.refresh_interval %s must be at least 50ms", c.RefreshInterval)
 	}
+	if c.PrepareTimeout < 0 || (c.PrepareTimeout > 0 && c.PrepareTimeout < time.Second) {
+		return fmt.Errorf("cluster.prepare_timeout %s must be at least 1s", c.PrepareTimeout)
+	}
+	if c.DecisionTTL < 0 || (c.DecisionTTL > 0 && c.DecisionTTL < time.Hour) {
+		return fmt.Errorf("cluster.decision_ttl %s must be at least 1h: a restarting owner needs the outcome", c.DecisionTTL)
+	}
 	for key, addr := range map[string]string{"cluster.advertise_addr": c.AdvertiseAddr, "cluster.advertise_rest_addr": c.AdvertiseRESTAddr} {
 		if addr == "" {
 			continue
@@ -144,13 +163,132 @@ func (n *node) querySource() (query.Source, error) {
 	return &shard.Reader{Self: n.cfg.Server.NodeID, Local: n.ingest, Peers: n.peers, Files: n.cat, Registry: reg}, nil
 }
 
+// writePath is where ingests go: with a shared catalog the Router that
+// places rows on the owners of their partitions, else the ingest service
+// alone. It is read after querySource (which makes the peer client).
+func (n *node) writePath() api.Ingester {
+	dec, ok := n.cat.(catalog.Decisions)
+	if n.peers == nil || !ok {
+		return n.ingest
+	}
+	return &shard.Router{Self: n.cfg.Server.NodeID, Local: n.ingest, Peers: n.peers, Members: nodeRing{n},
+		Decisions: dec, DecisionTTL: n.cfg.Cluster.decisionTTL(), Log: n.log}
+}
+
+// handleKey is the key Flight SQL statement handles are sealed with: the
+// same on every node of a cluster and across restarts, so tickets and
+// prepared statements stay valid wherever they are used. It is derived
+// from the catalog identity (which clients never see) and the cluster
+// secret.
+func handleKey(ctx context.Context, cat catalog.Catalog, secret string) ([]byte, error) {
+	idc, ok := cat.(catalog.Identified)
+	if !ok {
+		return nil, nil // a random key per process
+	}
+	id, err := idc.ID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog identity for statement handles: %w", err)
+	}
+	sum := sha256.Sum256([]byte("miniodb statement handles\x00" + id + "\x00" + secret))
+	return sum[:], nil
+}
+
+// decisionTTL is cluster.decision_ttl or its default.
+func (c ClusterConfig) decisionTTL() time.Duration {
+	if c.DecisionTTL > 0 {
+		return c.DecisionTTL
+	}
+	return 7 * 24 * time.Hour
+}
+
+// decider is the catalog's outcome register for split ingests, if it has
+// one.
+func decider(cat catalog.Catalog) ingest.Decider {
+	if d, ok := cat.(ingest.Decider); ok {
+		return d
+	}
+	return nil
+}
+
+// nodeRing is the node's current placement; none until it has joined
+// (before it serves).
+type nodeRing struct{ n *node }
+
+func (r nodeRing) Ring() *shard.Ring {
+	if r.n.members == nil {
+		return nil
+	}
+	return r.n.members.Ring()
+}
+
+// flushOnLoss is the members' OnChange: when this node loses partitions
+// to a new ring, it flushes its buffers, so the rows it took for them
+// reach the shared files instead of waiting in its WAL for the next
+// flush.
+func flushOnLoss(self string, flush func(context.Context) error, log *zap.Logger) func(*shard.Ring) {
+	var mu sync.Mutex
+	var owned map[int]bool
+	return func(r *shard.Ring) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := map[int]bool{}
+		for _, p := range r.Owned(self) {
+			now[p] = true
+		}
+		lost := 0
+		for p := range owned {
+			if !now[p] {
+				lost++
+			}
+		}
+		first := owned == nil
+		owned = now
+		if first || lost == 0 {
+			return
+		}
+		log.Info("partitions moved to other nodes: flushing buffered rows", zap.Int("lost", lost))
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := flush(ctx); err != nil {
+				log.Warn("flush after losing partitions", zap.Error(err))
+			}
+		}()
+	}
+}
+
+// startAdopter runs the shard.Adopter on a shared catalog: nodes that
+// ship their WAL and are down get their unflushed rows replayed into files
+// by the live node with the smallest ID.
+func (n *node) startAdopter() {
+	rm, ok := n.cat.(shard.DownRemover)
+	if n.members == nil || n.peers == nil || !ok {
+		return
+	}
+	a := &shard.Adopter{Self: n.cfg.Server.NodeID, Nodes: n.members, Registry: rm, Log: n.log,
+		Adopt: func(ctx context.Context, id string) error {
+			_, err := n.ingest.Adopt(ctx, id)
+			return err
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(ctx, n.cfg.refreshInterval())
+	}()
+	n.stopAdopter = func() {
+		cancel()
+		<-done
+	}
+}
+
 // joinCluster registers this node in the catalog's registry.
-func joinCluster(ctx context.Context, cfg Config, cat catalog.Catalog, grpcAddr, restAddr string, log *zap.Logger) (*shard.Members, error) {
+func joinCluster(ctx context.Context, cfg Config, cat catalog.Catalog, grpcAddr, restAddr string, onChange func(*shard.Ring), log *zap.Logger) (*shard.Members, error) {
 	reg, ok := cat.(shard.Registry)
 	if !ok {
 		return nil, fmt.Errorf("catalog %T has no node registry", cat)
 	}
-	self := catalog.Node{ID: cfg.Server.NodeID, Version: version, StartedAt: time.Now().UTC()}
+	self := catalog.Node{ID: cfg.Server.NodeID, Version: version, StartedAt: time.Now().UTC(), WALShipped: cfg.WAL.shipped()}
 	var err error
 	if self.Addr, err = advertised(cfg.Cluster.AdvertiseAddr, grpcAddr); err != nil {
 		return nil, err
@@ -160,7 +298,7 @@ func joinCluster(ctx context.Context, cfg Config, cat catalog.Catalog, grpcAddr,
 			return nil, err
 		}
 	}
-	m, err := shard.Join(ctx, reg, shard.Config{Self: self, Partitions: cfg.Storage.Partitions, Lease: cfg.Cluster.Lease, Log: log})
+	m, err := shard.Join(ctx, reg, shard.Config{Self: self, Partitions: cfg.Storage.Partitions, Lease: cfg.Cluster.Lease, Log: log, OnChange: onChange})
 	if err != nil {
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}

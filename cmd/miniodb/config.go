@@ -154,7 +154,15 @@ type StorageConfig struct {
 type WALConfig struct {
 	SegmentSize int64 `yaml:"segment_size"`
 	MaxBytes    int64 `yaml:"max_bytes"`
+	// Replicate says where an ingest must be durable before it is
+	// acknowledged: "local" (default: this node's disk) or "objstore"
+	// (this node's disk and the object store, so that another node can
+	// replay the rows if this one dies for good; ingest/ship.go).
+	Replicate string `yaml:"replicate"`
 }
+
+// shipped reports whether wal.replicate is objstore.
+func (w WALConfig) shipped() bool { return w.Replicate == "objstore" }
 
 // QueryConfig sizes DuckDB.
 type QueryConfig struct {
@@ -422,6 +430,11 @@ func (c Config) Validate() error {
 	}
 	if c.Redis.Enabled() && c.authEnabled() && len(c.Cluster.Secret) < 16 {
 		return errors.New("cluster.secret must be set (16 characters or more, the same on every node): with security.mode auth and a shared redis catalog, nodes authenticate each other with it")
+	}
+	switch c.WAL.Replicate {
+	case "", "local", "objstore":
+	default:
+		return fmt.Errorf("wal.replicate %q must be local or objstore", c.WAL.Replicate)
 	}
 	if c.Buffer.BufferSize <= 0 {
 		return fmt.Errorf("buffer.buffer_size %d must be positive", c.Buffer.BufferSize)

@@ -83,28 +83,30 @@ func newServeCmd() *cobra.Command {
 
 // node is everything one running server owns, closed in reverse order.
 type node struct {
-	cfg        Config
-	log        *zap.Logger
-	cat        catalog.Catalog
-	bucket     objstore.Bucket
-	cache      *objstore.Cache
-	metrics    *api.Metrics
-	tel        *api.Telemetry
-	ingest     *ingest.Service
-	engine     *query.Engine
-	grpc       *grpc.Server
-	health     *health.Server
-	stopHealth func()
-	auth       *auth.Authenticator // nil: security.mode none
-	limiter    *auth.Limiter       // nil: no security.rate_limit
-	admission  queryAdmission      // query.timeout, query.max_concurrent_per_user
-	rest       *http.Server
-	backups    *backup.Service
-	dataBackup api.DataBackups // nil without a backup endpoint
-	stopBackup func()
-	stall      *flight.StallGuard // nil: server.stream_idle_timeout 0
-	members    *shard.Members     // nil until the node has joined
-	peers      *flight.Peers      // node-to-node client; nil for the embedded catalog
+	cfg         Config
+	log         *zap.Logger
+	cat         catalog.Catalog
+	bucket      objstore.Bucket
+	cache       *objstore.Cache
+	metrics     *api.Metrics
+	tel         *api.Telemetry
+	ingest      *ingest.Service
+	engine      *query.Engine
+	grpc        *grpc.Server
+	health      *health.Server
+	stopHealth  func()
+	auth        *auth.Authenticator // nil: security.mode none
+	limiter     *auth.Limiter       // nil: no security.rate_limit
+	admission   queryAdmission      // query.timeout, query.max_concurrent_per_user
+	rest        *http.Server
+	backups     *backup.Service
+	dataBackup  api.DataBackups // nil without a backup endpoint
+	stopBackup  func()
+	stall       *flight.StallGuard // nil: server.stream_idle_timeout 0
+	members     *shard.Members     // nil until the node has joined
+	writes      api.Ingester       // every ingest path's, measured (writePath)
+	stopAdopter func()             // nil unless the adopter runs (startAdopter)
+	peers       *flight.Peers      // node-to-node client; nil for the embedded catalog
 }
 
 // healthInterval is how often the gRPC health service re-probes.
@@ -131,7 +133,8 @@ func serve(cfg Config) error {
 	if restLis != nil {
 		restAddr = restLis.Addr().String()
 	}
-	if n.members, err = joinCluster(ctx, cfg, n.cat, lis.Addr().String(), restAddr, log); err != nil {
+	onChange := flushOnLoss(cfg.Server.NodeID, n.ingest.FlushAll, log)
+	if n.members, err = joinCluster(ctx, cfg, n.cat, lis.Addr().String(), restAddr, onChange, log); err != nil {
 		lis.Close()
 		if restLis != nil {
 			restLis.Close()
@@ -139,6 +142,7 @@ func serve(cfg Config) error {
 		n.close(ctx)
 		return err
 	}
+	n.startAdopter()
 	n.startAPI(lis.Addr().String(), restLis)
 	fields := []zap.Field{zap.String("addr", lis.Addr().String()), zap.String("data_dir", cfg.Server.DataDir)}
 	if restLis != nil {
@@ -223,6 +227,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		Partitions: cfg.Storage.Partitions, BufferSize: buf.BufferSize, FlushInterval: buf.FlushInterval,
 		MaxMemory: buf.MaxMemory, MaxBuffered: buf.MaxBuffered, FlushConcurrency: buf.FlushWorkers,
 		Overrides: cfg.tableOverrides(), Policy: tablePolicy(cfg.TableManagement), Observer: n.metrics,
+		ShipWAL: cfg.WAL.shipped(), Decisions: decider(cat), PrepareTimeout: cfg.Cluster.PrepareTimeout, DecisionTTL: cfg.Cluster.decisionTTL(),
 	}, cat, bucket, cache, log)
 	if err != nil {
 		cat.Close()
@@ -234,6 +239,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		n.close(ctx)
 		return nil, err
 	}
+	n.writes = n.tel.Ingester(n.writePath())
 	n.engine, err = query.Open(query.Config{CacheDir: cacheDir, TempDir: tmp, Threads: cfg.Query.Threads,
 		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent, MaxTempSize: cfg.Query.MaxTempDirectorySize,
 		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes}, api.NoteTables(src), cache)
@@ -246,7 +252,13 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		n.close(ctx)
 		return nil, err
 	}
-	srv := flight.NewServer(flightIngester{n.ingest, n.tel.Ingester(n.ingest)}, flightQuerier{n.engine, n.tel, n.admission}, flight.Config{Version: version, Auth: n.auth})
+	key, err := handleKey(ctx, cat, cfg.Cluster.Secret)
+	if err != nil {
+		n.close(ctx)
+		return nil, err
+	}
+	srv := flight.NewServer(flightIngester{n.ingest, n.writes}, flightQuerier{n.engine, n.tel, n.admission},
+		flight.Config{Version: version, Auth: n.auth, Splitter: n.scanSplitter(), HandleKey: key})
 	// NOTE: server.max_message_bytes is well above grpc-go's default 4 MiB:
 	// 64K-row batches exceed it. A larger message gets grpc-go's own
 	// RESOURCE_EXHAUSTED "received message larger than max (n vs. limit)",
@@ -309,7 +321,7 @@ func (n *node) startAPI(grpcAddr string, restLis net.Listener) {
 	}
 	walDir := filepath.Join(cfg.Server.DataDir, "wal")
 	svc := api.New(apiCfg, api.Deps{
-		Store: n.ingest, Ingest: n.tel.Ingester(n.ingest), Query: runner, Catalog: n.cat, Cache: n.cache,
+		Store: n.ingest, Ingest: n.writes, Query: runner, Catalog: n.cat, Cache: n.cache,
 		Pools: n.pools, Telemetry: n.tel, Log: n.log, Auth: n.auth, Backups: n.backups, Data: n.dataBackup, Members: n.members,
 		Checks: []api.Check{api.CatalogCheck(n.cat), api.BucketCheck(n.bucket),
 			api.DiskCheck(walDir, max(2*cfg.WAL.SegmentSize, 64<<20)), api.QueryCheck(engine)},
@@ -372,6 +384,9 @@ func (n *node) close(ctx context.Context) error {
 	n.stopHealthWatch()
 	if n.stopBackup != nil {
 		n.stopBackup()
+	}
+	if n.stopAdopter != nil {
+		n.stopAdopter()
 	}
 	if n.rest != nil {
 		n.rest.Close()
