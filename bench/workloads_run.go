@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Local runs ingest, scan and TPC-H on the embedded default (file object
@@ -131,7 +132,12 @@ func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table s
 // MinIO, where lineitem's batches (it has no id column) go round robin to
 // the partitions' owners and each ingest commits in two phases.
 func (s *Suite) Durability(ctx context.Context, minioExtra, redisAddr string) error {
-	srv, err := s.startServer("minio-shipped", minioExtra+"wal:\n  replicate: objstore\n")
+	// Each deployment gets its own bucket: a node refuses to start a new
+	// catalog over a bucket that holds another's objects.
+	bucket := func(name string) string {
+		return strings.Replace(minioExtra, "bucket: bench\n", "bucket: "+name+"\n", 1)
+	}
+	srv, err := s.startServer("minio-shipped", bucket("bench-shipped")+"wal:\n  replicate: objstore\n")
 	if err != nil {
 		return err
 	}
@@ -143,7 +149,7 @@ func (s *Suite) Durability(ctx context.Context, minioExtra, redisAddr string) er
 	if err != nil {
 		return err
 	}
-	cluster := minioExtra + fmt.Sprintf("redis:\n  addr: %q\n  namespace: bench\ncluster:\n  lease: 3s\n", redisAddr)
+	cluster := bucket("bench-cluster") + fmt.Sprintf("redis:\n  addr: %q\n  namespace: bench\ncluster:\n  lease: 3s\n", redisAddr)
 	var nodes []*Server
 	defer func() {
 		for _, n := range nodes {

@@ -13,9 +13,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/flight"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/shard"
 )
@@ -131,7 +133,10 @@ func TestClusterPlacement(t *testing.T) {
 // Writers keep ingesting through two nodes while a third is SIGKILLed and
 // restarted and a fourth joins. A failed ingest is retried with the same
 // rows: since a failure leaves nothing anywhere, every row ends up exactly
-// once.
+// once. After every write, both nodes answer: the whole table, or, while
+// the dead node's WAL may hold rows no one else can read, UNAVAILABLE
+// naming it; asked for partial results they always answer, with every row
+// at most once.
 func TestClusterIngestThroughKill(t *testing.T) {
 	env := newStoreEnv(t)
 	cfg := "buffer:\n  flush_interval: 300ms\n"
@@ -161,6 +166,8 @@ func TestClusterIngestThroughKill(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	partial := metadata.AppendToOutgoingContext(ctx, flight.PartialResultsHeader, "true")
+	unavailable := 0
 	for i := range 60 {
 		switch i {
 		case 15:
@@ -172,8 +179,23 @@ func TestClusterIngestThroughKill(t *testing.T) {
 			clients = append(clients, d.client())
 		}
 		ingestOnce(i)
+		for _, cl := range clients[:2] {
+			got, err := totals(ctx, t, cl, "churn")
+			switch {
+			case status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), "node-c"):
+				unavailable++
+			case err != nil:
+				t.Fatalf("query after write %d: %v", i, err)
+			case got != idsTotals(acked):
+				t.Fatalf("query after write %d: %v, want %v", i, got, idsTotals(acked))
+			}
+			got, err = totals(partial, t, cl, "churn")
+			if err != nil || got[0] != got[1] || got[0] > acked {
+				t.Fatalf("partial query after write %d: %v, %v (acknowledged %d)", i, got, err, acked)
+			}
+		}
 	}
-	t.Logf("%d rows acknowledged, %d failed attempts retried", acked, failed)
+	t.Logf("%d rows acknowledged, %d failed attempts retried, %d queries refused while node-c was down", acked, failed, unavailable)
 	for i, cl := range clients {
 		waitUntil(t, 20*time.Second, fmt.Sprintf("client %d sees every row once", i), func() bool {
 			got, err := totals(ctx, t, cl, "churn")
