@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,7 +138,9 @@ func (sh *shipper) ship(first, last uint64, frames []byte) error {
 		wait = min(2*wait, 2*time.Second)
 	}
 	sh.mu.Lock()
-	sh.shipped = append(sh.shipped, shippedObject{first: first, last: last, key: key})
+	// Groups ship concurrently: keep the list in LSN order.
+	i := sort.Search(len(sh.shipped), func(i int) bool { return sh.shipped[i].first > first })
+	sh.shipped = slices.Insert(sh.shipped, i, shippedObject{first: first, last: last, key: key})
 	sh.last = max(sh.last, last)
 	sh.mu.Unlock()
 	return nil

@@ -15,7 +15,13 @@ type batch struct {
 	first, last uint64
 	done        chan struct{}
 	err         error
+	shipped     chan error // with Options.Ship: the outcome of its Ship call
 }
+
+// shipDepth bounds the groups written and fsynced whose Ship calls run at
+// once: the writer goes on writing while earlier groups are on their way
+// to the second copy, and they become durable in LSN order.
+const shipDepth = 4
 
 // Pending is an append that may not be durable yet.
 type Pending struct {
@@ -104,16 +110,42 @@ func (w *WAL) wake() {
 // has been called and nothing is queued.
 func (w *WAL) writeLoop() {
 	defer close(w.stopped)
+	var ships chan *batch
+	if w.opts.Ship != nil {
+		ships = make(chan *batch, shipDepth)
+		done := make(chan struct{})
+		go w.completeShips(ships, done)
+		defer func() {
+			close(ships)
+			<-done
+		}()
+	}
 	for {
 		b, closed := w.take()
 		if b != nil {
-			w.flush(b)
+			w.flush(b, ships)
 			continue
 		}
 		if closed {
 			return
 		}
 		<-w.kick
+	}
+}
+
+// completeShips makes shipped groups durable in the order they were
+// written, each once its Ship call has returned.
+func (w *WAL) completeShips(ships <-chan *batch, done chan<- struct{}) {
+	defer close(done)
+	for b := range ships {
+		err := <-b.shipped
+		if err != nil {
+			err = fmt.Errorf("wal: ship records %d-%d: %w", b.first, b.last, err)
+			w.fail(err)
+		} else if err = w.stickyErr(); err == nil {
+			w.durable.Store(b.last)
+		}
+		w.finish(b, err)
 	}
 }
 
@@ -131,25 +163,27 @@ func (w *WAL) take() (*batch, bool) {
 	return b, w.closed
 }
 
-// flush writes and fsyncs one batch, then wakes its waiters.
-func (w *WAL) flush(b *batch) {
+// flush writes and fsyncs one batch, then wakes its waiters; with ships
+// (Options.Ship) it starts the batch's Ship call and leaves the waking to
+// completeShips.
+func (w *WAL) flush(b *batch, ships chan<- *batch) {
 	if err := w.stickyErr(); err != nil {
 		w.finish(b, err)
 		return
 	}
-	err := w.write(b.buf)
-	if err == nil && w.opts.Ship != nil {
-		if err = w.opts.Ship(b.first, b.last, b.buf); err != nil {
-			err = fmt.Errorf("wal: ship records %d-%d: %w", b.first, b.last, err)
-		}
-	}
-	if err != nil {
+	if err := w.write(b.buf); err != nil {
 		w.fail(err)
 		w.finish(b, err)
 		return
 	}
-	w.durable.Store(b.last)
-	w.finish(b, nil)
+	if ships != nil {
+		b.shipped = make(chan error, 1)
+		go func() { b.shipped <- w.opts.Ship(b.first, b.last, b.buf) }()
+		ships <- b
+	} else {
+		w.durable.Store(b.last)
+		w.finish(b, nil)
+	}
 	if err := w.maybeRotate(b.last + 1); err != nil {
 		w.fail(err)
 	}

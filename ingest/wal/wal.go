@@ -32,13 +32,15 @@ type Options struct {
 	SegmentSize int64  // rotate to a new segment once the active one exceeds this; default 64 MiB
 	MaxBytes    int64  // 0 = unlimited; when the total size of all segments would exceed it, Append fails fast with ErrFull
 	NoSync      bool   // tests/benchmarks only: skip fsync
-	// Ship, if set, is called by the writer with every group of records
-	// (LSNs first..last, framed exactly as in a segment) after they are
-	// written and fsynced and before any of them counts as durable: an
-	// Append's Wait returns only once Ship has returned nil. An error
-	// breaks the WAL like a failed fsync. It is how records reach a second
-	// place (ingest's wal.replicate: objstore) before they are
-	// acknowledged.
+	// Ship, if set, is called with every group of records (LSNs
+	// first..last, framed exactly as in a segment) after they are written
+	// and fsynced and before any of them counts as durable: an Append's
+	// Wait returns only once Ship has returned nil for its group and every
+	// earlier one. Up to shipDepth calls run at once (the writer goes on
+	// with the next groups meanwhile), so Ship must be safe for concurrent
+	// use and must not keep frames. An error breaks the WAL like a failed
+	// fsync. It is how records reach a second place (ingest's
+	// wal.replicate: objstore) before they are acknowledged.
 	Ship func(first, last uint64, frames []byte) error
 }
 
