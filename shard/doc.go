@@ -54,7 +54,12 @@
 //
 // A plain scan of one table (filter and projection only) is answered in
 // parts, one per node, that clients fetch in parallel. Parts are cut by
-// writer node, not by partition: every file records the node whose WAL
+// writer node, not by partition (a departure from DESIGN.md, which says
+// each owner scans its partitions: after the ring changes, a partition's
+// rows sit in its old owner's files and buffer until flushed, so a cut by
+// partition would need every part to pull from every node; a cut by
+// writer needs none, and with rows placed by owner the two coincide once
+// buffers have flushed): every file records the node whose WAL
 // its rows came from (catalog.File.Node) and every node's buffer holds
 // only rows that node acknowledged, so node W's part is W's files plus
 // W's buffer, cut at one WAL position as above, and the union of the
