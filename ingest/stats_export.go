@@ -24,7 +24,7 @@ func FileStats(schema *arrow.Schema, cfg catalog.TableConfig, batches []arrow.Re
 // its writer settings, the Arrow schema stored, and meta as key-value
 // metadata in key order.
 func WriteParquet(w io.Writer, schema *arrow.Schema, batches []arrow.RecordBatch, meta map[string]string) error {
-	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(writerOptions(schema)...),
+	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(writerOptions(schema, batches)...),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return err

@@ -1,0 +1,40 @@
+package ingest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// String columns whose leading values are mostly distinct lose the
+// dictionary; repetitive ones, nulls aside, and other types keep it.
+func TestMostlyDistinct(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "comment", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "flag", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "sparse", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range 10000 {
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("comment %d", i))
+		b.Field(1).(*array.StringBuilder).Append([]string{"A", "N", "R"}[i%3])
+		b.Field(2).(*array.Int64Builder).Append(int64(i))
+		if i%10 == 0 {
+			b.Field(3).(*array.StringBuilder).Append(fmt.Sprint(i % 30))
+		} else {
+			b.Field(3).AppendNull()
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	for i, want := range []bool{true, false, false, false} {
+		if got := mostlyDistinct([]arrow.RecordBatch{rec}, i); got != want {
+			t.Errorf("column %s: mostlyDistinct = %v, want %v", schema.Field(i).Name, got, want)
+		}
+	}
+}
