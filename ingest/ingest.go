@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ type Request struct {
 	// catalog first (ErrConflict if it still differs).
 	Incarnation string
 }
+
+// maxEncodeBuf caps the DATA record buffers kept for reuse.
+const maxEncodeBuf = 64 << 20
 
 // txn is one ingest on its way into the WAL.
 type txn struct {
@@ -270,13 +274,24 @@ func (s *Service) appendData(ctx context.Context, t *txn, table string, rec arro
 		s.kickFlusher()
 		return fmt.Errorf("%w: %d bytes buffered, cap %d", ErrBackpressure, s.buffered.Load(), s.cfg.MaxBuffered)
 	}
-	payload, err := encodeData(t.id, table, rec)
-	if err != nil {
-		return fmt.Errorf("%w: table %q: %v", ErrInvalid, table, err)
+	// The record is encoded into a reused buffer: Append copies it.
+	buf := s.encodeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	err := appendData(buf, t.id, table, rec)
+	var p *wal.Pending
+	if err == nil {
+		p, err = s.wal.Append(buf.Bytes())
+		if err != nil {
+			err = walErr(err)
+		}
+	} else {
+		err = fmt.Errorf("%w: table %q: %v", ErrInvalid, table, err)
 	}
-	p, err := s.wal.Append(payload)
+	if buf.Cap() <= maxEncodeBuf {
+		s.encodeBufs.Put(buf)
+	}
 	if err != nil {
-		return walErr(err)
+		return err
 	}
 	s.mu.Lock()
 	if t.firstLSN == 0 {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,12 +110,13 @@ type Service struct {
 	lastTxn  uint64
 	closed   bool
 
-	shipper  *shipper     // nil unless cfg.ShipWAL
-	buffered atomic.Int64 // bytes of batches held by buffers and open transactions
-	retry    flushBackoff // spaces out the flushes of tables whose last flush failed
-	kick     chan struct{}
-	stop     chan struct{}
-	done     chan struct{}
+	shipper    *shipper     // nil unless cfg.ShipWAL
+	encodeBufs sync.Pool    // *bytes.Buffer for DATA records (appendData)
+	buffered   atomic.Int64 // bytes of batches held by buffers and open transactions
+	retry      flushBackoff // spaces out the flushes of tables whose last flush failed
+	kick       chan struct{}
+	stop       chan struct{}
+	done       chan struct{}
 
 	syncedVersion atomic.Uint64 // catalog version of the last Refresh
 	refreshDone   chan struct{} // closed when the refresher has stopped
@@ -176,7 +178,8 @@ func Open(ctx context.Context, cfg Config, cat catalog.Catalog, bucket objstore.
 	s := &Service{
 		cfg: cfg, cat: cat, bucket: bucket, cache: cache, log: log, mem: memory.DefaultAllocator, wal: w, shipper: sh,
 		tables: map[string]*tableState{}, openTxns: map[uint64]uint64{}, prepared: map[string]*Staged{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		encodeBufs: sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		kick:       make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := s.load(ctx); err != nil {
 		w.Close()
