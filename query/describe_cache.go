@@ -17,8 +17,9 @@ const describeCacheSize = 1024
 // parameters: the result schema depends only on the SQL and the schemas of
 // the tables it reads, so a repeat with the same table schemas skips
 // defining the views and preparing the statement (GetFlightInfo of a
-// dashboard's repeated query). The sandbox check is not cached: Describe
-// classifies the SQL every time before it looks here.
+// dashboard's repeated query). The sandbox check is not kept here:
+// Describe classifies the SQL before it looks here (from analysisCache
+// when the same text passed the sandbox before).
 type describeCache struct {
 	mu      sync.Mutex
 	entries map[string]*Statement

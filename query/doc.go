@@ -43,7 +43,10 @@
 // names. DuckDB additionally runs with enable_external_access=false,
 // allowed_directories = the read cache (and its temp folder), no extension
 // auto-install or auto-load, and a locked configuration, so a statement that
-// slipped past the check still cannot read the host's files.
+// slipped past the check still cannot read the host's files. The analysis of
+// a query text that passed is remembered (analysis_cache.go): it depends on
+// the text alone, and the GetFlightInfo and DoGet of one query then parse it
+// once.
 //
 // # Limits
 //

@@ -57,6 +57,9 @@ type Engine struct {
 	// described keeps the result schemas of parameterless queries
 	// (describe_cache.go).
 	described describeCache
+	// analyzed keeps the sandbox's analysis of query texts
+	// (analysis_cache.go).
+	analyzed analysisCache
 	// nonScalar holds the name of every function DuckDB knows as anything
 	// but a scalar function (aggregate, window, table, pragma, macro): a
 	// statement calling one is never split by node (Statement.ScanOf).
@@ -144,8 +147,10 @@ func (e *Engine) lockDown() error {
 		// Flushed objects never change (a new ULID key per file), so their
 		// footers can be kept between queries instead of re-read by every
 		// view over them; a re-downloaded cache file has a new mtime and is
-		// read again.
-		"SET parquet_metadata_cache = true",
+		// read again. NOTE: GLOBAL, because a plain SET of this parquet
+		// extension option applies to this connection only, and every query
+		// runs on a new one (TestSettingsReachQueryConnections).
+		"SET GLOBAL parquet_metadata_cache = true",
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))

@@ -105,7 +105,12 @@ func (s *session) close() {
 // It also returns the SQL to run: sql itself, or, when sql names tables as
 // main.t or miniodb.main.t, DuckDB's printing of the same statement with
 // bare names (qualify.go), which is what the sandbox checked.
+//
+// A text analysed before is answered from the engine's analysisCache.
 func (s *session) analyze(sql string) (*sandbox.Analysis, string, error) {
+	if a, ok := s.e.analyzed.get(sql); ok {
+		return a.an, a.run, nil
+	}
 	js, err := s.serialize(sql)
 	if err != nil {
 		return nil, "", err
@@ -113,17 +118,23 @@ func (s *session) analyze(sql string) (*sandbox.Analysis, string, error) {
 	return s.analyzeSerialized(sql, js)
 }
 
-// analyzeSerialized is analyze for a statement already serialized.
+// analyzeSerialized is analyze for a statement already serialized; it
+// records a successful analysis in the engine's analysisCache.
 func (s *session) analyzeSerialized(sql, js string) (*sandbox.Analysis, string, error) {
+	run := sql
 	if bare, ok := unqualify(js); ok {
-		if run, err := s.deserialize(bare); err == nil {
-			if js2, err := s.serialize(run); err == nil {
-				sql, js = run, js2
+		if r, err := s.deserialize(bare); err == nil {
+			if js2, err := s.serialize(r); err == nil {
+				run, js = r, js2
 			}
 		}
 	}
 	an, err := analyzeJSON(js)
-	return an, sql, err
+	if err != nil {
+		return nil, "", err
+	}
+	s.e.analyzed.put(sql, analyzed{an: an, run: run})
+	return an, run, nil
 }
 
 // analyzeJSON checks json_serialize_sql output with the sandbox.

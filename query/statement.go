@@ -138,7 +138,13 @@ type classified struct {
 // sandbox checks those. Only when DuckDB reports "not a SELECT" does our
 // own strict grammar look at the text, and only after DuckDB's parser has
 // confirmed that it is exactly one well-formed statement.
+//
+// A query analysed before is answered from the engine's analysisCache:
+// only texts that serialized as a SELECT and passed the sandbox are there.
 func (s *session) classify(sql string) (*classified, error) {
+	if a, ok := s.e.analyzed.get(sql); ok {
+		return &classified{analysis: a.an, sql: a.run}, nil
+	}
 	js, err := s.serialize(sql)
 	if err != nil {
 		return nil, err
