@@ -58,13 +58,13 @@ test: $(VENV)/.stamp deps
 # Client interop suites against a live `miniodb serve` that each suite starts
 # itself (free loopback port, temporary data folder). pytest's exit 5 (no test
 # collected) is a failure like any other non-zero status.
-test-python: build $(VENV)/.stamp
-	@MINIODB_BIN=$(CURDIR)/$(BIN) timeout 10m $(PYTHON) -m pytest clients/python -q; rc=$$?; \
+test-python: build $(VENV)/.stamp deps
+	@MINIODB_BIN=$(CURDIR)/$(BIN) MINIODB_MINIO=$(CURDIR)/$(MINIO_BIN) timeout 10m $(PYTHON) -m pytest clients/python -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "test-python: pytest collected no tests"; fi; exit $$rc
 
 # Maven resolves into ~/.m2 once (Maven Central), then runs offline from it.
-test-java: build
-	cd clients/java && timeout 15m mvn -B -ntp -Dminiodb.binary=$(CURDIR)/$(BIN) test
+test-java: build deps
+	cd clients/java && timeout 15m mvn -B -ntp -Dminiodb.binary=$(CURDIR)/$(BIN) -Dminiodb.minio=$(CURDIR)/$(MINIO_BIN) test
 
 .PHONY: proto test-node
 
