@@ -382,7 +382,10 @@ func (s *Service) commitAppend(ctx context.Context, ts *tableState, t *txn) erro
 		s.dropEntry(ts, e)
 		return err
 	}
-	if ts.rows >= s.bufferSize(ts) {
+	ts.mu.Lock()
+	full := ts.rows >= s.bufferSize(ts)
+	ts.mu.Unlock()
+	if full {
 		s.kickFlusher()
 	}
 	return nil
