@@ -120,7 +120,7 @@ func (s *Service) readShipped(ctx context.Context, node string, objs []shippedOb
 		}
 		return nil
 	}
-	open := map[uint64]*txn{}
+	open := pendingTxns{}
 	release := func() {
 		for _, t := range open {
 			releaseAll(t.batches)
@@ -141,30 +141,8 @@ func (s *Service) readShipped(ctx context.Context, node string, objs []shippedOb
 				if err != nil {
 					return fmt.Errorf("record %d: %w", lsn, err)
 				}
-				t := open[rec.txn]
-				switch rec.kind {
-				case kindData:
-					if t == nil {
-						t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
-						open[rec.txn] = t
-					}
-					t.batches = append(t.batches, rec.batch)
-					t.rows += rec.batch.NumRows()
-				case kindCommit:
-					delete(open, rec.txn)
-					if t == nil { // its DATA was flushed and collected, or it had none
-						t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
-					}
+				if t := open.add(lsn, rec); t != nil {
 					return keep(t, lsn, rec.arrival, rec.incarnation, rec.replace, "")
-				case kindPrepare:
-					if t != nil {
-						t.gid, t.inc = rec.gid, rec.incarnation
-					}
-				case kindAbort:
-					if t != nil {
-						releaseAll(t.batches)
-						delete(open, rec.txn)
-					}
 				}
 				return nil
 			})

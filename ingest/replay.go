@@ -13,7 +13,7 @@ import (
 // replay rebuilds the buffers from the WAL. A transaction counts only with
 // its COMMIT, and only if its table's FlushedLSN is below the COMMIT.
 func (s *Service) replay(ctx context.Context) error {
-	open := map[uint64]*txn{}
+	open := pendingTxns{}
 	var applied, skipped int
 	err := s.wal.Replay(func(lsn uint64, payload []byte) error {
 		if s.shipper != nil {
@@ -25,30 +25,7 @@ func (s *Service) replay(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("wal record %d: %w", lsn, err)
 		}
-		switch rec.kind {
-		case kindData:
-			t := open[rec.txn]
-			if t == nil {
-				t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
-				open[rec.txn] = t
-			}
-			t.batches = append(t.batches, rec.batch)
-			t.rows += rec.batch.NumRows()
-		case kindPrepare:
-			if t := open[rec.txn]; t != nil {
-				t.gid, t.inc = rec.gid, rec.incarnation
-			}
-		case kindAbort:
-			if t := open[rec.txn]; t != nil {
-				releaseAll(t.batches)
-				delete(open, rec.txn)
-			}
-		case kindCommit:
-			t := open[rec.txn]
-			delete(open, rec.txn)
-			if t == nil {
-				t = &txn{id: rec.txn, firstLSN: lsn}
-			}
+		if t := open.add(lsn, rec); t != nil {
 			ok, err := s.applyCommit(ctx, lsn, rec, t)
 			if err != nil {
 				return err
@@ -118,6 +95,43 @@ func (s *Service) applyCommit(ctx context.Context, lsn uint64, rec walRecord, t 
 	ts.rows += e.rows
 	ts.bytes += e.bytes
 	return true, nil
+}
+
+// pendingTxns gathers the transactions of a WAL read in LSN order (replay,
+// Adopt): DATA records by transaction, PREPARE marks, ABORT drops. What
+// is left after the read never got a COMMIT.
+type pendingTxns map[uint64]*txn
+
+// add takes one decoded record; for a COMMIT it returns the transaction
+// the record ends, with the DATA read of it (none if it had none, or if
+// its records were truncated away after its flush).
+func (p pendingTxns) add(lsn uint64, rec walRecord) *txn {
+	t := p[rec.txn]
+	switch rec.kind {
+	case kindData:
+		if t == nil {
+			t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
+			p[rec.txn] = t
+		}
+		t.batches = append(t.batches, rec.batch)
+		t.rows += rec.batch.NumRows()
+	case kindPrepare:
+		if t != nil {
+			t.gid, t.inc = rec.gid, rec.incarnation
+		}
+	case kindAbort:
+		if t != nil {
+			releaseAll(t.batches)
+			delete(p, rec.txn)
+		}
+	case kindCommit:
+		delete(p, rec.txn)
+		if t == nil {
+			t = &txn{id: rec.txn, firstLSN: lsn, table: rec.table}
+		}
+		return t
+	}
+	return nil
 }
 
 func releaseAll(bs []arrow.RecordBatch) {
