@@ -338,11 +338,16 @@ func (s *Service) endTxn(t *txn) {
 // abort forgets a transaction; its DATA records stay in the WAL without a
 // COMMIT, so replay ignores them.
 func (s *Service) abort(t *txn) {
-	for _, b := range t.batches {
-		b.Release()
-	}
+	s.mu.Lock()
+	s.abortLocked(t)
+	s.mu.Unlock()
+}
+
+// abortLocked is abort with s.mu held.
+func (s *Service) abortLocked(t *txn) {
+	releaseAll(t.batches)
 	s.buffered.Add(-t.bytes)
-	s.endTxn(t)
+	delete(s.openTxns, t.id)
 }
 
 func (t *txn) entry(lsn uint64, arrival time.Time) *entry {

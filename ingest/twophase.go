@@ -54,7 +54,7 @@ func (st *Staged) Prepare(ctx context.Context, gid string) error {
 	defer s.mu.Unlock()
 	if _, dup := s.prepared[gid]; dup || s.closed {
 		s.wal.Append(encodeAbort(st.t.id, st.ts.name))
-		st.abortLocked()
+		s.abortLocked(st.t)
 		if dup {
 			return fmt.Errorf("%w: split ingest %s is prepared already on this node", ErrInvalid, gid)
 		}
@@ -144,12 +144,6 @@ func (st *Staged) finish(ctx context.Context, commit bool) error {
 	return nil
 }
 
-func (st *Staged) abortLocked() {
-	releaseAll(st.t.batches)
-	st.s.buffered.Add(-st.t.bytes)
-	delete(st.s.openTxns, st.t.id)
-}
-
 // releasePrepared forgets the prepared parts at Close; their PREPARE
 // records are resolved by the next start's replay.
 func (s *Service) releasePrepared() {
@@ -157,7 +151,7 @@ func (s *Service) releasePrepared() {
 	defer s.mu.Unlock()
 	for gid, st := range s.prepared {
 		st.timer.Stop()
-		st.abortLocked()
+		s.abortLocked(st.t)
 		delete(s.prepared, gid)
 	}
 }
