@@ -47,6 +47,20 @@ func (n *clusterNode) bufferedRows(t *testing.T, table string) int64 {
 	return 0
 }
 
+// startThreeNodes starts node-a, node-b and node-c with the extra config
+// and waits until node-a and node-b list all three healthy.
+func startThreeNodes(t *testing.T, env *storeEnv, extra string) (a, b, c *clusterNode) {
+	t.Helper()
+	a, b, c = startClusterNode(t, env, "node-a", extra), startClusterNode(t, env, "node-b", extra), startClusterNode(t, env, "node-c", extra)
+	for _, n := range []*clusterNode{a, b} {
+		waitUntil(t, 10*time.Second, n.id+" lists three nodes healthy", func() bool {
+			st := n.states(t)
+			return len(st) == 3 && st["node-a"] == "healthy" && st["node-b"] == "healthy" && st["node-c"] == "healthy"
+		})
+	}
+	return a, b, c
+}
+
 // totals is count(*), count(DISTINCT id), sum(id) of table through c.
 func totals(ctx context.Context, t *testing.T, c *flightsql.Client, table string) ([3]int64, error) {
 	_, recs, err := queryAll(ctx, c, "SELECT count(*), count(DISTINCT id), sum(id) FROM "+table)
@@ -70,11 +84,8 @@ func idsTotals(n int64) [3]int64 { return [3]int64{n, n, n * (n - 1) / 2} }
 func TestClusterPlacement(t *testing.T) {
 	env := newStoreEnv(t)
 	slow := "buffer:\n  flush_interval: 1h\n"
-	nodes := []*clusterNode{
-		startClusterNode(t, env, "node-a", slow), startClusterNode(t, env, "node-b", slow), startClusterNode(t, env, "node-c", slow),
-	}
-	a, b, c := nodes[0], nodes[1], nodes[2]
-	waitUntil(t, 10*time.Second, "three nodes healthy", func() bool { return len(a.states(t)) == 3 })
+	a, b, c := startThreeNodes(t, env, slow)
+	nodes := []*clusterNode{a, b, c}
 	ctx := context.Background()
 	ca := a.client()
 	batch := idBatch(0, 3000)
@@ -140,9 +151,7 @@ func TestClusterPlacement(t *testing.T) {
 func TestClusterIngestThroughKill(t *testing.T) {
 	env := newStoreEnv(t)
 	cfg := "buffer:\n  flush_interval: 300ms\n"
-	a, b := startClusterNode(t, env, "node-a", cfg), startClusterNode(t, env, "node-b", cfg)
-	c := startClusterNode(t, env, "node-c", cfg)
-	waitUntil(t, 10*time.Second, "three nodes healthy", func() bool { return len(a.states(t)) == 3 })
+	a, b, c := startThreeNodes(t, env, cfg)
 	ctx := context.Background()
 	clients := []*flightsql.Client{a.client(), b.client()}
 	if _, err := ingestRecs(ctx, clients[0], "churn", modeCreate, idBatch(0, 10)); err != nil {
@@ -212,9 +221,7 @@ func TestClusterIngestThroughKill(t *testing.T) {
 func TestClusterNodeLossWithShippedWAL(t *testing.T) {
 	env := newStoreEnv(t)
 	cfg := "buffer:\n  flush_interval: 1h\nwal:\n  replicate: objstore\n"
-	a, b := startClusterNode(t, env, "node-a", cfg), startClusterNode(t, env, "node-b", cfg)
-	c := startClusterNode(t, env, "node-c", cfg)
-	waitUntil(t, 10*time.Second, "three nodes healthy", func() bool { return len(a.states(t)) == 3 })
+	a, b, c := startThreeNodes(t, env, cfg)
 	ctx := context.Background()
 	ca, cb := a.client(), b.client()
 	if _, err := ingestRecs(ctx, ca, "lost", modeCreate, idBatch(0, 3000)); err != nil {

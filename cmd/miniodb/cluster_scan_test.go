@@ -138,15 +138,9 @@ func multiplesOf3(from, to int64) (n, sum int64) {
 func TestClusterScanEndpoints(t *testing.T) {
 	env := newStoreEnv(t)
 	extra := "buffer:\n  buffer_size: 1000\n  flush_interval: 1h\n"
-	a := startClusterNode(t, env, "node-a", extra)
-	b := startClusterNode(t, env, "node-b", extra)
-	c := startClusterNode(t, env, "node-c", extra)
+	a, b, c := startThreeNodes(t, env, extra)
 	ctx := context.Background()
 	cb := b.client()
-	waitUntil(t, 10*time.Second, "three nodes listed healthy", func() bool {
-		st := b.states(t)
-		return st["node-a"] == "healthy" && st["node-b"] == "healthy" && st["node-c"] == "healthy"
-	})
 	cat := env.catalog(t)
 	flushed := func() map[string]int64 {
 		files, err := cat.Files(ctx, "scan")
