@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/objstore"
 )
@@ -15,6 +16,11 @@ type StatsSource interface {
 // CacheSource is the read cache's state (an *objstore.Cache).
 type CacheSource interface {
 	Stats() objstore.CacheStats
+}
+
+// MemorySource is the memory cache's state (a *hotcache.Cache).
+type MemorySource interface {
+	Stats() hotcache.Stats
 }
 
 // PoolStat is the state of one connection pool: DuckDB's query slots,
@@ -42,6 +48,7 @@ type Sources struct {
 	Bucket string // label of miniodb_storage_objects_total
 	Store  StatsSource
 	Cache  CacheSource
+	Memory MemorySource
 	Pools  func() []PoolStat
 }
 
@@ -82,6 +89,11 @@ var (
 	descCacheMisses   = desc("miniodb_cache_misses_total", "Reads that downloaded the object.")
 	descCacheEvicts   = desc("miniodb_cache_evictions_total", "Objects evicted from the local cache.")
 	descCacheErrors   = desc("miniodb_cache_fill_errors_total", "Downloads into the cache that failed.")
+	descMemBytes      = desc("miniodb_memory_cache_bytes", "Arrow bytes of recently flushed files held in memory.")
+	descMemMax        = desc("miniodb_memory_cache_max_bytes", "Bound of the memory cache (cache.memory_bytes).")
+	descMemFiles      = desc("miniodb_memory_cache_files", "Files whose batches the memory cache holds.")
+	descMemHits       = desc("miniodb_memory_cache_hits_total", "Files a scan streamed from memory.")
+	descMemMisses     = desc("miniodb_memory_cache_misses_total", "Files a scan looked for in memory and DuckDB read instead.")
 	descActiveQueries = desc("miniodb_active_queries", "Queries running now.")
 	descPoolActive    = desc("miniodb_pool_active_connections", "Connections (or slots) of a pool in use.", "pool")
 	descPoolIdle      = desc("miniodb_pool_idle_connections", "Idle connections of a pool.", "pool")
@@ -99,7 +111,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBufferBytes, descObjects, descRecords, descFiles, descSize, descUtilization,
 		descBufferedRows, descTables, descBuffered, descMaxMemory, descMaxBuffered, descWALBytes, descWALLast,
 		descWALDurable, descCacheBytes, descCacheMax, descCacheObjects, descCacheHits, descCacheMisses, descCacheEvicts,
-		descCacheErrors, descActiveQueries, descPoolActive, descPoolIdle, descPoolMax, descPoolHits, descPoolMisses,
+		descCacheErrors, descMemBytes, descMemMax, descMemFiles, descMemHits, descMemMisses, descActiveQueries, descPoolActive, descPoolIdle, descPoolMax, descPoolHits, descPoolMisses,
 		descPoolTimeouts, descPoolWaits, descPoolRequests, descPoolFailures, descPoolOpen} {
 		ch <- d
 	}
@@ -125,6 +137,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCacheMisses, float64(st.Misses))
 		counter(descCacheEvicts, float64(st.Evictions))
 		counter(descCacheErrors, float64(st.FillErrors))
+	}
+	if c.src.Memory != nil {
+		st := c.src.Memory.Stats()
+		gauge(descMemBytes, float64(st.Bytes))
+		gauge(descMemMax, float64(st.MaxBytes))
+		gauge(descMemFiles, float64(st.Entries))
+		counter(descMemHits, float64(st.Hits))
+		counter(descMemMisses, float64(st.Misses))
 	}
 	if c.src.Pools != nil {
 		for _, p := range c.src.Pools() {

@@ -190,10 +190,11 @@ func (s *Service) adoptTable(ctx context.Context, node string, a *adoptedTable, 
 	}
 	sort.Slice(a.entries, func(i, j int) bool { return a.entries[i].lsn < a.entries[j].lsn })
 	cfg := s.effectiveConfig(&tableState{name: a.table.Name, config: a.table.Config})
-	files, err := s.writeFiles(ctx, node, a.table.Name, a.table.Incarnation, a.table.Schema, cfg, a.entries)
+	files, written, err := s.writeFiles(ctx, node, a.table.Name, a.table.Incarnation, a.table.Schema, cfg, a.entries)
 	if err != nil {
 		return 0, 0, err
 	}
+	defer written.release()
 	if len(a.gids) > 0 {
 		err = s.cfg.Decisions.CommitAdoption(ctx, a.table.Name, node, files, last, a.gids, s.cfg.DecisionTTL)
 	} else {
@@ -206,6 +207,7 @@ func (s *Service) adoptTable(ctx context.Context, node string, a *adoptedTable, 
 		}
 		return 0, 0, err
 	}
+	s.keepHot(files, written)
 	var rows int64
 	for _, e := range a.entries {
 		rows += e.rows

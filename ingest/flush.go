@@ -161,8 +161,9 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 	}
 	start := time.Now()
 	maxLSN := entries[len(entries)-1].lsn
-	files, err := s.writeFiles(ctx, s.cfg.NodeID, ts.name, inc, schema, cfg, entries)
+	files, written, err := s.writeFiles(ctx, s.cfg.NodeID, ts.name, inc, schema, cfg, entries)
 	if err == nil {
+		defer written.release()
 		err = s.cat.CommitFlush(ctx, ts.name, s.cfg.NodeID, files, maxLSN)
 	}
 	if err != nil {
@@ -173,6 +174,7 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 		s.observeFlush(ts.name, start, nil, err)
 		return err
 	}
+	s.keepHot(files, written) // before the buffer lets go of the rows, so a query finds them in one or the other
 	s.dropFlushed(ts, maxLSN, files)
 	s.truncateWAL()
 	s.observeFlush(ts.name, start, files, nil)
@@ -239,11 +241,27 @@ func (s *Service) truncateWAL() {
 	}
 }
 
+// HotFiles keeps the batches of committed files in memory (hotcache.Cache).
+type HotFiles interface {
+	Put(key string, batches []arrow.RecordBatch)
+}
+
+// keepHot hands the batches of committed files to Config.Hot: files[i]
+// holds the rows of written's i-th group.
+func (s *Service) keepHot(files []catalog.File, written *groups) {
+	if s.cfg.Hot == nil {
+		return
+	}
+	for i, key := range written.order {
+		s.cfg.Hot.Put(files[i].Key, written.byKey[key].batches)
+	}
+}
+
 // writeFiles writes one Parquet file per (partition, day) group, uploads it
-// and adds it to the cache.
-func (s *Service) writeFiles(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, error) {
+// and adds it to the cache. On success it also returns the groups, in the
+// order of the files, for the caller to release.
+func (s *Service) writeFiles(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, cfg catalog.TableConfig, entries []*entry) ([]catalog.File, *groups, error) {
 	groups := s.split(schema, cfg, entries)
-	defer groups.release()
 	hash := schemaHash(schema)
 	files := make([]catalog.File, len(groups.order))
 	g, gctx := errgroup.WithContext(ctx)
@@ -259,6 +277,7 @@ func (s *Service) writeFiles(ctx context.Context, node, table, incarnation strin
 	}
 	err := g.Wait()
 	if err != nil {
+		groups.release()
 		var done []catalog.File
 		for _, f := range files {
 			if f.Key != "" {
@@ -266,9 +285,9 @@ func (s *Service) writeFiles(ctx context.Context, node, table, incarnation strin
 			}
 		}
 		s.discard(done)
-		return nil, err
+		return nil, nil, err
 	}
-	return files, nil
+	return files, groups, nil
 }
 
 func (s *Service) writeFile(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {

@@ -55,7 +55,10 @@ type Config struct {
 	// ShipWAL puts every group of WAL records into the bucket before it
 	// counts as durable (wal.replicate: objstore; ship.go), so another
 	// node can replay this node's unflushed rows if it dies (Adopt).
-	ShipWAL  bool
+	ShipWAL bool
+	// Hot, if set, is given the batches of every file this node commits,
+	// for queries to read without decoding the file (package hotcache).
+	Hot      HotFiles
 	Policy   TablePolicy // table_management rules (policy.go)
 	Observer Observer    // told about flushes; nil: nobody
 }

@@ -31,6 +31,15 @@
 // duckdb_functions(), and a name that is also something else counts as
 // not scalar.
 //
+// A verbatim scan (SELECT * or bare columns of one table, no WHERE:
+// sandbox.Analysis.Verbatim) streams the batches of files this node still
+// holds in memory (Config.Memory, package hotcache) and of the buffer
+// without DuckDB, under the schema DuckDB described for the query; DuckDB
+// reads only the files not in memory (memscan.go). NOTE: this departs from
+// DESIGN.md's "DoGet streams DuckDB's result": re-decoding rows this node
+// wrote a moment ago cost a full scan two thirds of its speed
+// (bench/notes.go).
+//
 // Results are executed as DuckDB streaming results and fetched chunk by
 // chunk (duckdb-go's database/sql and Arrow APIs materialise the whole result
 // first), so memory does not grow with the result size.

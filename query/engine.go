@@ -29,6 +29,17 @@ type Config struct {
 	// cap); a stream that would exceed one ends with ErrResultTooLarge.
 	MaxResultRows  int64
 	MaxResultBytes int64
+	// Memory holds the batches of files recently flushed on this node;
+	// a verbatim scan streams those instead of reading the files
+	// (memscan.go). nil: every query runs on DuckDB.
+	Memory MemoryFiles
+}
+
+// MemoryFiles hands out the batches of files held in memory
+// (hotcache.Cache), retained for the caller; ok is false for a file not
+// held.
+type MemoryFiles interface {
+	Get(key string) (batches []arrow.RecordBatch, ok bool)
 }
 
 // Source gives the engine a consistent snapshot of one table, and a
@@ -198,16 +209,30 @@ func (e *Engine) Schema(ctx context.Context, sql string) (*arrow.Schema, error) 
 // i to $i+1); each of its rows runs the statement once and the results
 // follow each other. The stream must be closed.
 func (e *Engine) Query(ctx context.Context, sql string, params arrow.RecordBatch) (*Stream, error) {
-	s, run, err := e.open(ctx, sql)
+	s, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.execute(ctx, run, params)
+	st, err := s.query(ctx, sql, params)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	return st, nil
+}
+
+func (s *session) query(ctx context.Context, sql string, params arrow.RecordBatch) (*Stream, error) {
+	an, run, err := s.analyze(sql)
+	if err != nil {
+		return nil, err
+	}
+	if params == nil && an.Verbatim && s.e.cfg.Memory != nil {
+		return s.verbatim(ctx, run, an)
+	}
+	if err := s.define(ctx, an); err != nil {
+		return nil, err
+	}
+	return s.execute(ctx, run, params)
 }
 
 func exec(conn bindings.Connection, sql string) error {

@@ -198,17 +198,32 @@ func firstString(res *bindings.Result) (string, error) {
 // defineTable creates the TEMP VIEW named like the table over its cached
 // files and its buffer snapshot.
 func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef, bounds []sandbox.Bound) error {
-	sn, err := s.e.src.Snapshot(ctx, t.Name)
+	sn, err := s.snapshot(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	sn.Files = pruneFiles(t.Name, sn.Files, bounds)
+	return s.defineView(ctx, i, t.Name, sn)
+}
+
+// snapshot takes a table's snapshot, which the session holds until it
+// closes.
+func (s *session) snapshot(ctx context.Context, table string) (*ingest.Snapshot, error) {
+	sn, err := s.e.src.Snapshot(ctx, table)
 	if err != nil {
 		if errors.Is(err, ingest.ErrTableNotFound) {
-			return err
+			return nil, err
 		}
 		// The source's own error (a node that is unavailable, a catalog
 		// that is lost) says what is wrong; it keeps its code.
-		return fmt.Errorf("rows of %s: %w", t.Name, err)
+		return nil, fmt.Errorf("rows of %s: %w", table, err)
 	}
 	s.snaps = append(s.snaps, sn)
-	sn.Files = pruneFiles(t.Name, sn.Files, bounds)
+	return sn, nil
+}
+
+// defineView creates the TEMP VIEW named name over sn's files and batches.
+func (s *session) defineView(ctx context.Context, i int, name string, sn *ingest.Snapshot) error {
 	from, err := s.tableSource(ctx, i, sn)
 	if err != nil {
 		return err
@@ -217,9 +232,9 @@ func (s *session) defineTable(ctx context.Context, i int, t sandbox.TableRef, bo
 	for j, f := range sn.Schema.Fields() {
 		cols[j] = quoteIdent(f.Name)
 	}
-	view := fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM (%s)", quoteIdent(t.Name), strings.Join(cols, ", "), from)
+	view := fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM (%s)", quoteIdent(name), strings.Join(cols, ", "), from)
 	if err := exec(s.conn, view); err != nil {
-		return fmt.Errorf("define view of table %s: %w", t.Name, err)
+		return fmt.Errorf("define view of table %s: %w", name, err)
 	}
 	return nil
 }

@@ -71,6 +71,10 @@ type Stream struct {
 	rd     *chunkReader
 	schema *arrow.Schema
 	cur    arrow.RecordBatch
+	// held are batches to stream before DuckDB's result, if any (a
+	// verbatim scan's rows in memory, memscan.go); rd is nil when there
+	// is no DuckDB result.
+	held   []arrow.RecordBatch
 	err    error
 	closed bool
 	cap    resultCap
@@ -167,6 +171,22 @@ func (st *Stream) Next() bool {
 	if st.err != nil || st.closed {
 		return false
 	}
+	if len(st.held) > 0 {
+		if err := st.ctx.Err(); err != nil {
+			st.err = fmt.Errorf("%w: %v", ErrCanceled, err)
+			return false
+		}
+		st.cur, st.held = st.held[0], st.held[1:]
+		if st.err = st.cap.add(st.cur); st.err != nil {
+			st.cur.Release()
+			st.cur = nil
+			return false
+		}
+		return true
+	}
+	if st.rd == nil {
+		return false
+	}
 	for {
 		st.cur, st.err = st.rd.next()
 		if st.cur != nil && !st.cur.Schema().Equal(st.schema) {
@@ -226,6 +246,7 @@ func (st *Stream) Close() {
 		st.cur.Release()
 		st.cur = nil
 	}
+	st.releaseHeld()
 	if st.rd != nil {
 		st.rd.close()
 	}
@@ -240,4 +261,9 @@ func (st *Stream) releaseParams() {
 		st.params.Release()
 		st.params = nil
 	}
+}
+
+func (st *Stream) releaseHeld() {
+	releaseBatches(st.held)
+	st.held = nil
 }

@@ -187,9 +187,13 @@ type QueryConfig struct {
 	MaxResultBytes int64 `yaml:"max_result_bytes"`
 }
 
-// CacheConfig bounds the local read cache.
+// CacheConfig bounds the local read cache and the memory cache.
 type CacheConfig struct {
 	MaxBytes int64 `yaml:"max_bytes"`
+	// MemoryBytes bounds the Arrow batches of recently flushed files a
+	// node keeps in memory, from which SELECT * and bare-column scans
+	// stream without DuckDB (package hotcache); 0: none.
+	MemoryBytes int64 `yaml:"memory_bytes"`
 }
 
 // BackupConfig is the seed's backup section. MinIO is the backup endpoint
@@ -276,7 +280,7 @@ func defaultConfig() Config {
 		Buffer:  BufferConfig{BufferSize: 100_000, FlushInterval: 30 * time.Second, MaxMemory: 1 << 30},
 		Storage: StorageConfig{Partitions: 8},
 		WAL:     WALConfig{SegmentSize: 64 << 20},
-		Cache:   CacheConfig{MaxBytes: 8 << 30},
+		Cache:   CacheConfig{MaxBytes: 8 << 30, MemoryBytes: 1 << 30},
 		Log:     LogConfig{Level: "info", Format: "json", SlowQueryThreshold: time.Second},
 		TableManagement: TableManagementConfig{AutoCreateTables: true, DefaultTable: "default", MaxTables: 1000,
 			TableNamePattern: ingest.TableNamePattern},

@@ -72,6 +72,9 @@ func (c Config) validateSecurity() error {
 	if c.Query.MaxConcurrentPerUser > 0 && !c.authEnabled() {
 		return fmt.Errorf("query.max_concurrent_per_user counts per authenticated user: it needs security.mode auth")
 	}
+	if c.Cache.MemoryBytes < 0 {
+		return fmt.Errorf("cache.memory_bytes must not be negative (0: no memory cache)")
+	}
 	if c.Query.MaxResultRows < 0 || c.Query.MaxResultBytes < 0 {
 		return fmt.Errorf("query.max_result_rows and max_result_bytes must not be negative (0: no cap)")
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/miniodb/miniodb/backup"
 	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/flight"
+	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/objstore"
 	"github.com/miniodb/miniodb/query"
@@ -88,6 +89,7 @@ type node struct {
 	cat         catalog.Catalog
 	bucket      objstore.Bucket
 	cache       *objstore.Cache
+	hot         *hotcache.Cache // nil: cache.memory_bytes 0
 	metrics     *api.Metrics
 	tel         *api.Telemetry
 	ingest      *ingest.Service
@@ -222,12 +224,21 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	n.tel = api.NewTelemetry(api.TelemetryConfig{Log: log, Metrics: n.metrics, SlowQuery: slowQuery(cfg.Log),
 		MaxRequestBytes: cfg.Server.MaxRequestBytes, MaxQueries: maxQueries(cfg.Query), TableExists: n.tableExists})
 	buf := cfg.effectiveBuffer()
+	// One memory cache: flushes fill it, verbatim scans read it. Nil
+	// interfaces, not a nil *hotcache.Cache, when it is off.
+	var hot ingest.HotFiles
+	var memory query.MemoryFiles
+	if cfg.Cache.MemoryBytes > 0 {
+		c := hotcache.New(cfg.Cache.MemoryBytes)
+		hot, memory, n.hot = c, c, c
+	}
 	n.ingest, err = ingest.Open(ctx, ingest.Config{
 		WALDir: filepath.Join(dir, "wal"), NodeID: cfg.Server.NodeID, RefreshInterval: cfg.refreshInterval(), WALSegmentSize: cfg.WAL.SegmentSize, WALMaxBytes: cfg.WAL.MaxBytes,
 		Partitions: cfg.Storage.Partitions, BufferSize: buf.BufferSize, FlushInterval: buf.FlushInterval,
 		MaxMemory: buf.MaxMemory, MaxBuffered: buf.MaxBuffered, FlushConcurrency: buf.FlushWorkers,
 		Overrides: cfg.tableOverrides(), Policy: tablePolicy(cfg.TableManagement), Observer: n.metrics,
 		ShipWAL: cfg.WAL.shipped(), Decisions: decider(cat), PrepareTimeout: cfg.Cluster.PrepareTimeout, DecisionTTL: cfg.Cluster.decisionTTL(),
+		Hot: hot,
 	}, cat, bucket, cache, log)
 	if err != nil {
 		cat.Close()
@@ -242,7 +253,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	n.writes = n.tel.Ingester(n.writePath())
 	n.engine, err = query.Open(query.Config{CacheDir: cacheDir, TempDir: tmp, Threads: cfg.Query.Threads,
 		MemoryLimit: cfg.Query.MemoryLimit, MaxConcurrent: cfg.Query.MaxConcurrent, MaxTempSize: cfg.Query.MaxTempDirectorySize,
-		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes}, api.NoteTables(src), cache)
+		MaxResultRows: cfg.Query.MaxResultRows, MaxResultBytes: cfg.Query.MaxResultBytes, Memory: memory}, api.NoteTables(src), cache)
 	if err != nil {
 		n.close(ctx)
 		return nil, err
@@ -285,7 +296,11 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	}
 	n.grpc = grpc.NewServer(opts...)
 	arrowflight.RegisterFlightServiceServer(n.grpc, flight.WithPeers(srv.FlightService(), n.ingest, cfg.Cluster.Secret))
-	n.metrics.Watch(api.Sources{Bucket: bucketName(cfg), Store: n.ingest, Cache: cache, Pools: n.pools})
+	sources := api.Sources{Bucket: bucketName(cfg), Store: n.ingest, Cache: cache, Pools: n.pools}
+	if n.hot != nil {
+		sources.Memory = n.hot
+	}
+	n.metrics.Watch(sources)
 	n.backups, n.dataBackup, n.stopBackup = startBackups(cfg, cat, bucket, n.ingest, cache.Forget, n.metrics.BackupFile, log)
 	return n, nil
 }

@@ -108,6 +108,10 @@
 // an aggregate is not in the parse tree, so Analysis.Functions lists the
 // names called and Analysis.PlainScan takes the caller's judgement.
 //
+// A plain scan is also Analysis.Verbatim when its answer is the table's
+// stored values: no WHERE, no column aliases on the table, and a select
+// list of only a bare * and column references without an alias.
+//
 // # Why
 //
 // This is defence in depth. DuckDB itself runs with

@@ -24,6 +24,11 @@ type Analysis struct {
 	// at a time, which a cluster may split by node. Whether the functions
 	// it calls are scalar is for the caller to judge: use PlainScan.
 	Scan string
+	// Verbatim is set for a plain scan whose answer is the table's stored
+	// values: no WHERE, and a select list of only a bare * and column
+	// references without aliases (scan.go). Its result columns are table
+	// columns, so the engine may answer it from rows it holds in memory.
+	Verbatim bool
 	// Functions are the distinct names, ASCII lower-cased, of the
 	// functions and window functions the statement calls.
 	Functions []string
@@ -85,8 +90,10 @@ func Analyze(serialized []byte) (*Analysis, error) {
 		return nil, err
 	}
 	tables := w.result()
-	return &Analysis{Tables: tables, Bounds: bounds(stmt), Scan: plainScanTable(stmt, tables),
-		Functions: calledFunctions(stmt, map[string]bool{}, nil)}, nil
+	an := &Analysis{Tables: tables, Bounds: bounds(stmt), Scan: plainScanTable(stmt, tables),
+		Functions: calledFunctions(stmt, map[string]bool{}, nil)}
+	an.Verbatim = an.Scan != "" && verbatim(stmt.get("node"))
+	return an, nil
 }
 
 // singleStatement returns the only statement of a json_serialize_sql

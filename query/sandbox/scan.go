@@ -46,6 +46,44 @@ func plainScanTable(stmt *jsonValue, tables []TableRef) string {
 	return name
 }
 
+// verbatim reports whether a plain scan's select node reads every row and
+// outputs only table columns unchanged and under their own names: no WHERE,
+// no column aliases on the table (FROM t AS a(x, y) renames), and a select
+// list of bare * (no EXCLUDE, REPLACE, RENAME or COLUMNS) and column
+// references without an alias.
+func verbatim(node *jsonValue) bool {
+	if !node.get("where_clause").absent() {
+		return false
+	}
+	if a := node.get("from_table").get("column_name_alias"); a.kindOf() != jsonArray || len(a.elems) > 0 {
+		return false
+	}
+	list := node.get("select_list")
+	if list.kindOf() != jsonArray || len(list.elems) == 0 {
+		return false
+	}
+	for _, e := range list.elems {
+		if alias, _ := e.get("alias").str(); alias != "" {
+			return false
+		}
+		switch class, _ := e.get("class").str(); class {
+		case "COLUMN_REF":
+		case "STAR":
+			if c, ok := e.get("columns").boolean(); !ok || c || !e.get("expr").absent() {
+				return false
+			}
+			for _, key := range []string{"exclude_list", "replace_list", "rename_list", "qualified_exclude_list"} {
+				if v := e.get(key); v.kindOf() != jsonArray || len(v.elems) > 0 {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // combinesRows reports whether anything under v reads more than the row at
 // hand: a window expression, a subquery, or a function call written as an
 // aggregate (DISTINCT, FILTER or ORDER BY inside its parentheses).

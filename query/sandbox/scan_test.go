@@ -111,3 +111,51 @@ func TestPlainScanWithoutFunctionSet(t *testing.T) {
 		}
 	}
 }
+
+// A verbatim scan outputs stored table columns unchanged and under their own
+// names; anything that computes, filters, renames or reorders rows is not.
+func TestVerbatim(t *testing.T) {
+	db := openDuckDB(t)
+	cases := []struct {
+		name, sql string
+		want      bool
+	}{
+		{"star", "SELECT * FROM t", true},
+		{"columns", "SELECT x, y FROM t", true},
+		{"qualified", "SELECT t.x, a.y FROM t AS a", true},
+		{"star_and_column", "SELECT *, x FROM t", true},
+		{"table_star", "SELECT t.* FROM t", true},
+
+		{"where", "SELECT * FROM t WHERE x > 1", false},
+		{"column_alias", "SELECT x AS y FROM t", false},
+		{"table_column_aliases", "SELECT y FROM t AS a(y, x)", false},
+		{"exclude", "SELECT * EXCLUDE (x) FROM t", false},
+		{"replace", "SELECT * REPLACE (x + 1 AS x) FROM t", false},
+		{"rename", "SELECT * RENAME (x AS z) FROM t", false},
+		{"columns_expr", "SELECT COLUMNS('x') FROM t", false},
+		{"arithmetic", "SELECT x + 1 FROM t", false},
+		{"cast", "SELECT x::VARCHAR FROM t", false},
+		{"constant", "SELECT 1 FROM t", false},
+		{"function", "SELECT lower(s) FROM t", false},
+		{"limit", "SELECT * FROM t LIMIT 5", false},
+		{"order", "SELECT * FROM t ORDER BY x", false},
+		{"distinct", "SELECT DISTINCT x FROM t", false},
+		{"distinct_on", "SELECT DISTINCT ON (x) * FROM t", false},
+		{"sample", "SELECT * FROM t USING SAMPLE 10", false},
+		{"join", "SELECT * FROM t, u", false},
+		{"group_by", "SELECT x FROM t GROUP BY x", false},
+		{"subquery", "SELECT * FROM (SELECT * FROM t)", false},
+		{"no_table", "SELECT 1", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := analyzeSQL(t, db, tc.sql)
+			if err != nil {
+				t.Fatalf("Analyze(%q): %v", tc.sql, err)
+			}
+			if a.Verbatim != tc.want {
+				t.Fatalf("Verbatim(%q) = %v, want %v", tc.sql, a.Verbatim, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package hotcache
+
+import (
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/miniodb/miniodb/ingest"
+)
+
+// batch makes a one-column int64 batch of n rows (8n bytes of values).
+func batch(mem memory.Allocator, n int) arrow.RecordBatch {
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	for i := range n {
+		b.Append(int64(i))
+	}
+	col := b.NewArray()
+	defer col.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	return array.NewRecordBatch(schema, []arrow.Array{col}, int64(n))
+}
+
+func TestCache(t *testing.T) {
+	type step struct {
+		op   string // put, get, forget
+		key  string
+		rows int  // put: rows of the batch
+		hit  bool // get: expected
+	}
+	cases := []struct {
+		name  string
+		max   int64 // in batches of 100 rows
+		steps []step
+		keys  int // entries at the end
+	}{
+		{"hit_and_miss", 3, []step{{"put", "a", 100, false}, {"get", "a", 0, true}, {"get", "b", 0, false}}, 1},
+		{"evicts_least_recently_used", 2, []step{
+			{"put", "a", 100, false}, {"put", "b", 100, false}, {"get", "a", 0, true},
+			{"put", "c", 100, false}, {"get", "b", 0, false}, {"get", "a", 0, true}, {"get", "c", 0, true}}, 2},
+		{"too_large_is_not_kept", 2, []step{{"put", "a", 100, false}, {"put", "big", 300, false},
+			{"get", "big", 0, false}, {"get", "a", 0, true}}, 1},
+		{"put_again_replaces", 2, []step{{"put", "a", 100, false}, {"put", "a", 200, false}, {"get", "a", 0, true}}, 1},
+		{"forget", 2, []step{{"put", "a", 100, false}, {"forget", "a", 0, false}, {"get", "a", 0, false}}, 0},
+		{"zero_keeps_nothing", 0, []step{{"put", "a", 1, false}, {"get", "a", 0, false}}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			per := func() int64 { b := batch(mem, 100); defer b.Release(); return ingest.BatchBytes(b) }()
+			c := New(tc.max * per)
+			for i, s := range tc.steps {
+				switch s.op {
+				case "put":
+					b := batch(mem, s.rows)
+					c.Put(s.key, []arrow.RecordBatch{b})
+					b.Release() // the cache holds its own reference
+				case "get":
+					got, ok := c.Get(s.key)
+					if ok != s.hit {
+						t.Fatalf("step %d: Get(%q) ok = %v, want %v", i, s.key, ok, s.hit)
+					}
+					for _, b := range got {
+						if b.Column(0).(*array.Int64).Value(1) != 1 {
+							t.Fatalf("step %d: Get(%q) returned other values", i, s.key)
+						}
+						b.Release()
+					}
+				case "forget":
+					c.Forget(s.key)
+				}
+				if st := c.Stats(); st.Bytes > st.MaxBytes {
+					t.Fatalf("step %d: %d bytes kept, bound %d", i, st.Bytes, st.MaxBytes)
+				}
+			}
+			if st := c.Stats(); st.Entries != tc.keys {
+				t.Fatalf("%d entries, want %d", st.Entries, tc.keys)
+			}
+			for _, k := range []string{"a", "b", "c", "big"} {
+				c.Forget(k)
+			}
+			mem.AssertSize(t, 0) // every reference the cache took was released
+		})
+	}
+}
+
+// A batch handed out by Get stays valid after its entry is evicted.
+func TestEvictedWhileRead(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	b := batch(mem, 100)
+	c := New(ingest.BatchBytes(b))
+	c.Put("a", []arrow.RecordBatch{b})
+	b.Release()
+	got, ok := c.Get("a")
+	if !ok {
+		t.Fatal("Get(a) missed")
+	}
+	other := batch(mem, 100)
+	c.Put("b", []arrow.RecordBatch{other}) // evicts a
+	other.Release()
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("a still kept after b evicted it")
+	}
+	if v := got[0].Column(0).(*array.Int64).Value(99); v != 99 {
+		t.Fatalf("evicted batch reads %d, want 99", v)
+	}
+	got[0].Release()
+	c.Forget("b")
+	mem.AssertSize(t, 0)
+}
