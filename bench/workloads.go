@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -143,7 +145,8 @@ type duckBaseline struct {
 	arrow *duckdb.Arrow
 }
 
-func openDuck(ctx context.Context, dir string) (*duckBaseline, error) {
+// openDuck defines one view per TPC-H table over its Parquet files.
+func openDuck(ctx context.Context, files map[string][]string) (*duckBaseline, error) {
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return nil, err
@@ -155,7 +158,11 @@ func openDuck(ctx context.Context, dir string) (*duckBaseline, error) {
 	}
 	d := &duckBaseline{db: db, conn: conn}
 	for _, t := range tpch.Tables() {
-		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet('%s')", t, filepath.Join(dir, t+".parquet"))
+		if len(files[t]) == 0 {
+			d.Close()
+			return nil, fmt.Errorf("no parquet files of %s", t)
+		}
+		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(['%s'])", t, strings.Join(files[t], "', '"))
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			d.Close()
 			return nil, err
@@ -237,6 +244,43 @@ func releaseAll(bs []arrow.RecordBatch) {
 	for _, b := range bs {
 		b.Release()
 	}
+}
+
+// generatorFiles are the generated TPC-H files, one per table.
+func generatorFiles(dir string) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range tpch.Tables() {
+		out[t] = []string{filepath.Join(dir, t+".parquet")}
+	}
+	return out
+}
+
+// serverFiles hard-links the Parquet files a server wrote for each TPC-H
+// table (its read cache holds every file it flushed) into dir, so that a
+// baseline can read exactly those files even after the cache is emptied.
+func serverFiles(dataDir, dir string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, t := range tpch.Tables() {
+		root := filepath.Join(dataDir, "cache", "tables", t)
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".parquet") {
+				return err
+			}
+			dst := filepath.Join(dir, t, fmt.Sprintf("%d.parquet", len(out[t])))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := os.Link(p, dst); err != nil {
+				return err
+			}
+			out[t] = append(out[t], dst)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("files of %s: %w", t, err)
+		}
+	}
+	return out, nil
 }
 
 func removeCache(dataDir string) error { return os.RemoveAll(filepath.Join(dataDir, "cache")) }
