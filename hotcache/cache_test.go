@@ -1,6 +1,7 @@
 package hotcache
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -50,7 +51,7 @@ func TestCache(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			per := func() int64 { b := batch(mem, 100); defer b.Release(); return ingest.BatchBytes(b) }()
-			c := New(tc.max * per)
+			c := New(tc.max*per, mem)
 			for i, s := range tc.steps {
 				switch s.op {
 				case "put":
@@ -90,7 +91,7 @@ func TestCache(t *testing.T) {
 func TestEvictedWhileRead(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	b := batch(mem, 100)
-	c := New(ingest.BatchBytes(b))
+	c := New(ingest.BatchBytes(b), mem)
 	c.Put("a", []arrow.RecordBatch{b})
 	b.Release()
 	got, ok := c.Get("a")
@@ -108,5 +109,41 @@ func TestEvictedWhileRead(t *testing.T) {
 	}
 	got[0].Release()
 	c.Forget("b")
+	mem.AssertSize(t, 0)
+}
+
+// Put copies: runs of small batches become one, values intact, and the
+// caller's batches stay the caller's.
+func TestPutJoinsSmallBatches(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	theirs := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	c := New(1<<30, mem)
+	var in []arrow.RecordBatch
+	for _, n := range []int{100, 200, copyRows, 50} {
+		in = append(in, batch(theirs, n))
+	}
+	c.Put("a", in)
+	for _, b := range in {
+		b.Release()
+	}
+	theirs.AssertSize(t, 0) // the cache kept copies, not the caller's batches
+	got, ok := c.Get("a")
+	if !ok {
+		t.Fatal("Get(a) missed")
+	}
+	var rows []int64
+	for _, b := range got {
+		rows = append(rows, b.NumRows())
+	}
+	if want := []int64{300, copyRows, 50}; !slices.Equal(rows, want) {
+		t.Fatalf("batches of %v rows, want %v", rows, want)
+	}
+	if v := got[0].Column(0).(*array.Int64).Value(150); v != 50 { // row 50 of the second batch
+		t.Fatalf("joined batch reads %d at row 150, want 50", v)
+	}
+	for _, b := range got {
+		b.Release()
+	}
+	c.Forget("a")
 	mem.AssertSize(t, 0)
 }

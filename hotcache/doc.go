@@ -10,6 +10,8 @@
 // removed by retention, compaction or DROP TABLE is simply never asked for
 // again and leaves with the least recently used entries.
 //
-// Put and Get retain the batches they hand over; an evicted entry releases
-// only the cache's reference, so a query streaming it keeps its batches.
+// Put copies the batches into memory the cache allocates (C memory by
+// default, outside the Go heap), joining small ones; Get retains what it
+// hands over, and an evicted entry releases only the cache's reference,
+// so a query streaming it keeps its batches.
 package hotcache

@@ -105,6 +105,20 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 	return ft
 }
 
+// checkedCache is a memory cache whose allocations must all be released
+// by the end of the test: every scan gave back what it took.
+func checkedCache(t *testing.T) *hotcache.Cache {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	hot := hotcache.New(1<<30, mem)
+	t.Cleanup(func() {
+		for i := range 3 {
+			hot.Forget(fmt.Sprintf("tables/t/%d.parquet", i))
+		}
+		mem.AssertSize(t, 0)
+	})
+	return hot
+}
+
 // rowStrings runs sql and returns its schema and its rows as sorted text.
 func rowStrings(t *testing.T, e *Engine, sql string) (*arrow.Schema, []string) {
 	t.Helper()
@@ -160,7 +174,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			hot := hotcache.New(1 << 30)
+			hot := checkedCache(t)
 			if tc.inMemory == 0 {
 				tc.inMemory = 2
 			}
@@ -199,7 +213,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 
 // The result caps hold for batches streamed from memory.
 func TestVerbatimScanCapped(t *testing.T) {
-	hot := hotcache.New(1 << 30)
+	hot := checkedCache(t)
 	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 3)
 	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, MaxResultRows: 1500, Memory: hot}, ft, ft)
 	if err != nil {

@@ -229,7 +229,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	var hot ingest.HotFiles
 	var memory query.MemoryFiles
 	if cfg.Cache.MemoryBytes > 0 {
-		c := hotcache.New(cfg.Cache.MemoryBytes)
+		c := hotcache.New(cfg.Cache.MemoryBytes, nil)
 		hot, memory, n.hot = c, c, c
 	}
 	n.ingest, err = ingest.Open(ctx, ingest.Config{
