@@ -2,7 +2,9 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 )
 
 // maxSpare caps the capacity of a batch buffer kept for reuse.
@@ -66,7 +68,9 @@ func (w *WAL) Append(payload []byte) (*Pending, error) {
 	w.appended = true
 	w.reserved += n
 	b := w.queue()
-	b.buf = appendRecord(b.buf, lsn, payload)
+	// Room for the padding too: the group's buffer stays where grow put
+	// it, on a directAlign boundary.
+	b.buf = appendRecord(grow(b.buf, int(n)+padHeader+directAlign), lsn, payload)
 	if b.first == 0 {
 		b.first = lsn
 	}
@@ -171,6 +175,13 @@ func (w *WAL) flush(b *batch, ships chan<- *batch) {
 		w.finish(b, err)
 		return
 	}
+	if w.direct {
+		padded := appendPad(grow(b.buf, padHeader+directAlign), directAlign)
+		w.mu.Lock()
+		w.reserved += int64(len(padded) - len(b.buf))
+		w.mu.Unlock()
+		b.buf = padded
+	}
 	if err := w.write(b.buf); err != nil {
 		w.fail(err)
 		w.finish(b, err)
@@ -191,7 +202,19 @@ func (w *WAL) flush(b *batch, ships chan<- *batch) {
 
 func (w *WAL) write(buf []byte) error {
 	w.flushes.Add(1)
-	if _, err := w.active.Write(buf); err != nil {
+	n, err := w.active.Write(buf)
+	if err != nil && w.direct && n == 0 && errors.Is(err, syscall.EINVAL) {
+		// The file system opened the file for direct I/O but refuses the
+		// write: go on through the page cache.
+		w.mu.Lock()
+		off := w.segs[len(w.segs)-1].size
+		w.mu.Unlock()
+		if w.active, err = reopenBuffered(w.active, off); err == nil {
+			w.direct = false
+			_, err = w.active.Write(buf)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("wal: write segment: %w", err)
 	}
 	if !w.opts.NoSync {
@@ -232,6 +255,9 @@ func (w *WAL) maybeRotate(first uint64) error {
 		return err
 	}
 	old := w.active
+	if f, w.direct, err = w.reopen(f, 0); err != nil {
+		return err
+	}
 	w.active = f
 	w.mu.Lock()
 	w.segs = append(w.segs, seg)

@@ -22,7 +22,8 @@
 //     LSN <= DurableLSN is durable.
 //   - A single background goroutine does group commit: it takes every pending
 //     record, writes them with one write, fsyncs once, and then wakes all their
-//     waiters.
+//     waiters. The write bypasses the page cache (O_DIRECT) where the file
+//     system allows it; Options.BufferedIO turns that off.
 //   - A failed write or fsync breaks the WAL: that error is sticky, and every
 //     later Append fails with it. Records that were never acknowledged may or
 //     may not be replayed after a restart.
@@ -61,6 +62,12 @@
 //	+------+------+------+------+------+------+------+------+------+------+------+------+
 //	|                      lsn (u64)                        |  payload (n bytes) ...
 //	+------+------+------+------+------+------+------+------+------ ...
+//
+// With direct I/O (direct.go) every group of records written at once ends
+// with a padding record, so that the next write starts on a 4096-byte
+// boundary: magic "MWLP" (0x4d 0x57 0x4c 0x50), a u32 filler length n,
+// then n zero bytes; no LSN. Readers skip padding records wherever a record
+// may start; one whose filler runs past the end is a torn tail.
 //
 // A record is whole when its header is complete, the magic matches, n bytes
 // of payload follow, the CRC matches and the LSN is the expected one. Zeroes

@@ -2,8 +2,10 @@ package wal
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,21 +40,55 @@ func TestFormatGolden(t *testing.T) {
 }
 
 // TestFormatGoldenSegmentFile checks that a fresh WAL writes exactly the
-// golden record into a segment named after LSN 1.
+// golden record into a segment named after LSN 1: with direct I/O followed
+// by the padding record that ends the group on a 4096-byte boundary.
 func TestFormatGoldenSegmentFile(t *testing.T) {
-	dir := t.TempDir()
-	w := openT(t, Options{Dir: dir, NoSync: true})
-	appendWait(t, w, []byte("hello"))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	const record = "4d574c3105000000f8508a53010000000000000068656c6c6f"
+	// "MWLP", filler length 4063 = 4096 - 25 (the record) - 8, then zeros.
+	padded := record + "4d574c50df0f0000" + strings.Repeat("00", 4063)
+	for _, buffered := range []bool{true, false} {
+		t.Run(fmt.Sprintf("buffered=%v", buffered), func(t *testing.T) {
+			dir := t.TempDir()
+			w := openT(t, Options{Dir: dir, NoSync: true, BufferedIO: buffered})
+			direct := w.direct
+			appendWait(t, w, []byte("hello"))
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !buffered && !direct {
+				t.Logf("%s refuses O_DIRECT: the WAL writes through the page cache", dir)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "0000000000000001.wal"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := record
+			if direct {
+				want = padded
+			}
+			if got := hex.EncodeToString(b); got != want {
+				t.Fatalf("segment bytes (direct %v)\n got %s\nwant %s", direct, got, want)
+			}
+		})
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "0000000000000001.wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const golden = "4d574c3105000000f8508a53010000000000000068656c6c6f"
-	if got := hex.EncodeToString(b); got != golden {
-		t.Fatalf("segment bytes\n got %s\nwant %s", got, golden)
+}
+
+// A padding record: "MWLP", the u32 filler length, zeros up to the boundary.
+func TestFormatGoldenPad(t *testing.T) {
+	for _, tc := range []struct {
+		len, align int
+		want       string // hex of the bytes appended
+	}{
+		{0, 16, ""},
+		{16, 16, ""},
+		{3, 16, "4d574c5005000000" + "0000000000"},
+		{8, 16, "4d574c5000000000"},
+		{9, 16, "4d574c500f000000" + strings.Repeat("00", 15)}, // 9+8 > 16: to the next boundary, 32
+	} {
+		buf := appendPad(make([]byte, tc.len), tc.align)
+		if got := hex.EncodeToString(buf[tc.len:]); got != tc.want || len(buf)%tc.align != 0 {
+			t.Errorf("appendPad(%d bytes, %d) appended %s, want %s", tc.len, tc.align, got, tc.want)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"slices"
 )
 
 const (
@@ -18,6 +19,32 @@ const (
 
 // magic starts every record: "MWL1", format version 1.
 const magic = "MWL1"
+
+// padMagic starts a padding record: "MWLP", a u32 filler length n, then n
+// filler bytes. It carries no LSN and no payload; the writer ends a group
+// with one so that the next write starts on a directAlign boundary (direct
+// I/O, direct.go). Readers skip it.
+const (
+	padMagic  = "MWLP"
+	padHeader = 8
+)
+
+// appendPad appends the padding record that makes len(buf) a multiple of
+// align (a power of two); buf is returned as it is when it already is one.
+func appendPad(buf []byte, align int) []byte {
+	if len(buf)%align == 0 {
+		return buf
+	}
+	n := -(len(buf) + padHeader) & (align - 1)
+	var h [padHeader]byte
+	copy(h[0:4], padMagic)
+	binary.LittleEndian.PutUint32(h[4:8], uint32(n))
+	buf = slices.Grow(append(buf, h[:]...), n)
+	start := len(buf)
+	buf = buf[:start+n]
+	clear(buf[start:])
+	return buf
+}
 
 // crc32c extends crc with b using CRC-32C (Castagnoli). The standard library
 // builds the table once and returns the same one on every call.
@@ -105,9 +132,9 @@ func newSegmentScanner(r io.ReaderAt, size int64, first uint64) *segmentScanner 
 // only set for I/O errors. With keep set the payload is freshly allocated,
 // otherwise it is only valid until the next call.
 func (s *segmentScanner) next(keep bool) (lsn uint64, payload []byte, ok bool, err error) {
-	left := s.size - s.end.off
-	if left == 0 {
-		return 0, nil, false, nil
+	left, err := s.skipPads()
+	if err != nil || left == 0 {
+		return 0, nil, false, err
 	}
 	if left < headerSize {
 		s.end.tail = errTornHeader
@@ -135,6 +162,33 @@ func (s *segmentScanner) next(keep bool) (lsn uint64, payload []byte, ok bool, e
 	s.end.off += recordSize(len(payload))
 	s.end.next++
 	return h.lsn, payload, true, nil
+}
+
+// skipPads steps over padding records and returns the bytes left after
+// them. A padding record whose filler runs past the end is a torn tail.
+func (s *segmentScanner) skipPads() (int64, error) {
+	for {
+		left := s.size - s.end.off
+		if left < padHeader {
+			return left, nil
+		}
+		h, err := s.r.Peek(padHeader)
+		if err != nil {
+			return 0, fmt.Errorf("wal: read record header: %w", err)
+		}
+		if string(h[0:4]) != padMagic {
+			return left, nil
+		}
+		n := int64(binary.LittleEndian.Uint32(h[4:8]))
+		if n > left-padHeader {
+			s.end.tail = errTornPayload
+			return 0, nil
+		}
+		if _, err := s.r.Discard(int(padHeader + n)); err != nil {
+			return 0, fmt.Errorf("wal: skip padding: %w", err)
+		}
+		s.end.off += padHeader + n
+	}
 }
 
 func (s *segmentScanner) readPayload(n int, keep bool) ([]byte, error) {

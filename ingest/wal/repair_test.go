@@ -10,7 +10,9 @@ import (
 
 const repairRecords = 30
 
-var repairOpts = Options{SegmentSize: 1000, NoSync: true}
+// The repair tests cut segments at record boundaries they compute, so they
+// write without the padding of direct I/O (TestDirectTornTail covers that).
+var repairOpts = Options{SegmentSize: 1000, NoSync: true, BufferedIO: true}
 
 // buildLog writes payloadFor(1..repairRecords) into a fresh directory with
 // several segments and returns the directory and its segments.

@@ -32,6 +32,9 @@ type Options struct {
 	SegmentSize int64  // rotate to a new segment once the active one exceeds this; default 64 MiB
 	MaxBytes    int64  // 0 = unlimited; when the total size of all segments would exceed it, Append fails fast with ErrFull
 	NoSync      bool   // tests/benchmarks only: skip fsync
+	// BufferedIO writes through the page cache even where direct I/O is
+	// available (direct.go); segments then hold no padding records.
+	BufferedIO bool
 	// Ship, if set, is called with every group of records (LSNs
 	// first..last, framed exactly as in a segment) after they are written
 	// and fsynced and before any of them counts as durable: an Append's
@@ -52,6 +55,7 @@ type WAL struct {
 	kick    chan struct{} // wakes the writer; capacity 1
 	stopped chan struct{} // closed when the writer has exited
 	active  *os.File      // owned by the writer goroutine once Open returns
+	direct  bool          // active was opened for direct I/O (direct.go); writer-owned like active
 
 	mu       sync.Mutex
 	next     uint64    // next LSN to assign
@@ -125,8 +129,7 @@ func (w *WAL) load() error {
 		return err
 	}
 	segs[last] = seg
-	w.setLoaded(f, segs, next)
-	return nil
+	return w.setLoaded(f, segs, next)
 }
 
 func (w *WAL) loadEmpty() error {
@@ -134,19 +137,34 @@ func (w *WAL) loadEmpty() error {
 	if err != nil {
 		return err
 	}
-	w.setLoaded(f, []segment{seg}, 1)
-	return nil
+	return w.setLoaded(f, []segment{seg}, 1)
 }
 
-func (w *WAL) setLoaded(active *os.File, segs []segment, next uint64) {
+func (w *WAL) setLoaded(active *os.File, segs []segment, next uint64) error {
 	var total int64
 	for _, s := range segs {
 		total += s.size
 	}
-	w.active, w.segs, w.next, w.reserved = active, segs, next, total
+	// A segment an older version left at an unaligned size is written
+	// through the page cache until the next rotation.
+	active, direct, err := w.reopen(active, segs[len(segs)-1].size)
+	if err != nil {
+		return err
+	}
+	w.active, w.direct, w.segs, w.next, w.reserved = active, direct, segs, next, total
 	w.size.Store(total)
 	w.durable.Store(next - 1)
 	w.last.Store(next - 1)
+	return nil
+}
+
+// reopen opens the active segment for direct I/O at off unless
+// Options.BufferedIO says not to (reopenDirect).
+func (w *WAL) reopen(f *os.File, off int64) (*os.File, bool, error) {
+	if w.opts.BufferedIO {
+		return f, false, nil
+	}
+	return reopenDirect(f, off)
 }
 
 // Replay calls fn for every whole record of every segment, in LSN order,

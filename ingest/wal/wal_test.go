@@ -376,7 +376,9 @@ func TestErrFullWithMaxBytes(t *testing.T) {
 	payload := bytes.Repeat([]byte("p"), 80)
 	rs := recordSize(len(payload))
 	// Every record fills a segment, so each sits in its own file.
-	w := openT(t, Options{Dir: t.TempDir(), SegmentSize: 1, MaxBytes: 3 * rs, NoSync: true})
+	// Buffered: the sizes below are records' own (direct I/O would round
+	// every group up to directAlign, and MaxBytes counts that padding too).
+	w := openT(t, Options{Dir: t.TempDir(), SegmentSize: 1, MaxBytes: 3 * rs, NoSync: true, BufferedIO: true})
 	for range 3 {
 		appendWait(t, w, payload)
 	}
