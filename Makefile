@@ -111,9 +111,10 @@ soak: $(VENV)/.stamp
 	MINIODB_CRASH_KILLS=200 $(GO) test -timeout 120m -count=1 -run TestCrashRecovery -v ./cmd/miniodb
 
 # bench/: every workload against its same-run baseline, written to
-# bench/results/report.{md,png}. Defaults stay under 15 minutes on 2 cores;
-# `make bench SF=1 RUNS=5` is the full size (SF1 generation: ~30 s, 2.4 GB).
-BENCH_SF   = $(if $(filter command line environment,$(origin SF)),$(SF),0.1)
+# bench/results/report.{md,png}. The default, TPC-H SF1 as the issue asks,
+# takes about 8 minutes on 2 cores (SF1 generation: ~30 s, 2.4 GB, once);
+# `make bench SF=0.1` is a quicker look.
+BENCH_SF   = $(if $(filter command line environment,$(origin SF)),$(SF),1)
 RUNS       ?= 3
 bench: $(VENV)/.stamp deps
 	MINIODB_BENCH_SF=$(BENCH_SF) MINIODB_BENCH_RUNS=$(RUNS) MINIODB_PYTHON=$(PYTHON) \

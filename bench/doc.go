@@ -18,10 +18,16 @@
 //	scan             SELECT * FROM lineitem through DoGet vs rawFlight.DoGet
 //	                 streaming the same batches from memory; time to first
 //	                 batch and the server's peak RSS growth
-//	                 (/proc/<pid>/clear_refs + VmHWM)
+//	                 (/proc/<pid>/clear_refs + VmHWM). Locally the table was
+//	                 just flushed, so the scan streams the memory cache
+//	                 (package hotcache); on MinIO the node was restarted, so
+//	                 DuckDB reads the files
 //	tpch             the 22 TPC-H queries through Flight SQL vs an in-process
-//	                 DuckDB (duckdb-go Arrow API) over the same Parquet files;
-//	                 every answer compared with bench/tpch.Reference
+//	                 DuckDB (duckdb-go Arrow API) over the same Parquet files
+//	                 (the ones the server flushed, hard-linked from its read
+//	                 cache); a second row compares with DuckDB over the
+//	                 generator's files (one per table); every answer compared
+//	                 with bench/tpch.Reference
 //	lookup           WHERE id = <const> on a table of LookupRows rows in
 //	                 ≥ 1000 files (one file per day), answered through file
 //	                 pruning by the catalog's min/max stats

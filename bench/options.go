@@ -23,7 +23,7 @@ type Options struct {
 // LoadOptions reads the MINIODB_BENCH_* environment variables over the
 // defaults, which keep `make bench` under 15 minutes on 2 cores.
 func LoadOptions(root string) Options {
-	o := Options{SF: 0.1, Runs: 3, LookupRows: 10_000_000, LookupFiles: 1000, Lookups: 200, MinIO: true,
+	o := Options{SF: 1, Runs: 3, LookupRows: 10_000_000, LookupFiles: 1000, Lookups: 200, MinIO: true,
 		ConcTime: 20 * time.Second, Out: root + "/bench/results", Python: root + "/.venv/bin/python",
 		DataDir: root + "/bench/tpch/data"}
 	if v, err := strconv.ParseFloat(os.Getenv("MINIODB_BENCH_SF"), 64); err == nil && v > 0 {
