@@ -9,14 +9,17 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// String columns whose leading values are mostly distinct lose the
-// dictionary; repetitive ones, nulls aside, and other types keep it.
+// String and integer columns whose leading values are mostly distinct lose
+// the dictionary; repetitive ones, nulls aside, and other types keep it.
 func TestMostlyDistinct(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "comment", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "flag", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "sparse", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "key", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "line", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "price", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
@@ -29,10 +32,13 @@ func TestMostlyDistinct(t *testing.T) {
 		} else {
 			b.Field(3).AppendNull()
 		}
+		b.Field(4).(*array.Int64Builder).Append(int64(i / 4)) // repeats four times, like l_orderkey
+		b.Field(5).(*array.Int32Builder).Append(int32(i % 7))
+		b.Field(6).(*array.Float64Builder).Append(float64(i))
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	for i, want := range []bool{true, false, false, false} {
+	for i, want := range []bool{true, false, true, false, false, false, false} {
 		if got := mostlyDistinct([]arrow.RecordBatch{rec}, i); got != want {
 			t.Errorf("column %s: mostlyDistinct = %v, want %v", schema.Field(i).Name, got, want)
 		}
