@@ -106,10 +106,15 @@ func (s *Suite) IngestAndScan(ctx context.Context, srv *Server, prefix string, s
 	return table, nil
 }
 
+// scanRuns is the least number of samples of a scan figure: a scan takes
+// a second or less, and both it and its baseline vary more from run to run
+// than the other figures.
+const scanRuns = 5
+
 // Scan measures SELECT * of table against raw DoGet of the same batches.
 func (s *Suite) Scan(ctx context.Context, srv *Server, c *flightsql.Client, rc rawGetter, table, prefix, note string) error {
 	var thr, base, first, rss []float64
-	for range s.Opt.Runs {
+	for range max(s.Opt.Runs, scanRuns) {
 		_, bytes, _, err := rawGet(ctx, rc)
 		t := startTimer()
 		_, bytes, _, err = rawGet(ctx, rc)
