@@ -73,6 +73,10 @@ func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
 	for _, b := range kept {
 		n += ingest.BatchBytes(b)
 	}
+	if n > c.max { // the copies' buffers are rounded up
+		release([]*entry{{batches: kept}})
+		return
+	}
 	c.mu.Lock()
 	var evicted []*entry
 	if el, ok := c.entries[key]; ok {

@@ -246,7 +246,6 @@ func (s *Service) evolveTable(ctx context.Context, ts *tableState, in *arrow.Sch
 	return nil
 }
 
-// receive streams the request's batches into the WAL as DATA records.
 // receive writes every batch of the request into the WAL as a DATA record
 // of a new transaction. Reading the next batch off the wire and logging
 // the last one overlap: one goroutine decodes, another encodes and appends
