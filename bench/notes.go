@@ -19,34 +19,37 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | Parquet dictionary off for string columns whose first 4096 values are more than half distinct (l_comment) | ingest/parquetopts.go | the dictionary hashing was 16% of the flush CPU (pprof); before/after binaries side by side (bench A/B, 8 rounds, loaded machine), lineitem DoPut → all rows in Parquet, median: 819 → 748, 886 → 734, 796 → 740 ms in three runs. Extending it to integer columns: no change (655 → 685, 718 → 708 ms), not kept |
 | DATA records encoded into reused buffers (a pool per service) | ingest/ingest.go | durable lineitem DoPut, median: 283 → 262 and 317 → 266 ms (two A/B runs). Flushing a bulk load's tail without waiting for flush_interval: no change (698 → 664, 652 → 696 ms), not kept |
 | flush writes snappy with 16384-row row groups instead of zstd level 1 with 122880-row groups (departs from DESIGN.md) | ingest/parquetopts.go | A/B, TPC-H SF0.1 loaded in both, 3 rounds: scan time to first batch 14.7 → 7.6 ms, TPC-H 1.35× → 1.22× in-process DuckDB, lineitem until Parquet 812 → 808 ms, files 23 → 32 MiB. Alternatives measured the same way: zstd + 16384-row groups 8.8 ms but TPC-H 1.37× → 1.48×; snappy + 122880 10.9 ms, 1.20×, 30 MiB; snappy + 32768 8.9 ms, 1.21×, 31 MiB |
-| memory cache (package hotcache): a flush keeps its files' batches in memory (cache.memory_bytes, default 1 GiB, LRU); a SELECT * or bare-column scan of one table streams them, and the buffer's, without DuckDB, under the schema DuckDB described; DuckDB reads only the files not in memory; the first batch is cut to 2048 rows (departs from DESIGN.md, said in query/doc.go) | hotcache/, query/memscan.go | full scan of freshly ingested lineitem, SF0.1: 325 → 819–974 MiB/s (0.31× → 0.82× of raw DoGet), first batch 9.2 → 1.9–2.2 ms; SF1: 428 → 988–1250 MiB/s (0.25× → 0.76–1.12× over four runs; the raw DoGet baseline itself varied by up to 50% within a run) |
-| the cache's batches are copies in C memory (mallocator), small ones joined up to 65536 rows, not the ingest's batches on the Go heap | hotcache/cache.go | SF1 full scan peak RSS growth 293 MiB (157–438) → median ≈ 0 (one sample of five up to 291, the first scan after the 1 GB ingest): with a gigabyte live on the Go heap the collector let each scan's garbage pile up that far |
+| memory cache (package hotcache): a flush keeps its files' batches in memory (cache.memory_bytes, default 1 GiB, LRU), copied in after the flush; a SELECT * or bare-column scan of one table streams them, and the buffer's, without DuckDB, under the schema DuckDB described; DuckDB reads only the files not in memory; the first batch is cut to 2048 rows (departs from DESIGN.md, said in query/doc.go) | hotcache/, query/memscan.go | full scan of freshly ingested lineitem, SF0.1: 325 → 819–974 MiB/s (0.31× → 0.82× of raw DoGet), first batch 9.2 → 1.9–2.2 ms; SF1: 428 → 988–1288 MiB/s (0.25× → 0.76–1.12× over five runs; the raw DoGet baseline itself varied by up to 50% within a run) |
+| the cache's batches are copies in C memory (mallocator), small ones joined up to 65536 rows, not the ingest's batches on the Go heap | hotcache/cache.go | SF1 full scan peak RSS growth 293 MiB (157–438) → median 0–60 MiB (one or two samples of five up to ≈ 480, the first scans after the 1 GB ingest): with a gigabyte live on the Go heap the collector let each scan's garbage pile up that far |
 | WAL groups written with O_DIRECT, each padded to 4 KiB by a padding record (format in docs/format/wal.md) | ingest/wal/direct.go | copying DATA records into the page cache was 37% of a node's CPU during a bulk ingest (perf), now < 1%; durable SF0.1 lineitem DoPut 281/264 → 214/216 ms (A/B, two runs) |
 | the next batch is decoded while the last one is logged (two goroutines, arrival order kept) | ingest/ingest.go receive | Next and appendData had been 60% / 40% of an ingest's time in turn; durable 201/259 → 184/223 ms (A/B) |
 | no Parquet dictionary for integer columns whose first 4096 values are mostly distinct (l_partkey, l_suppkey) | ingest/parquetopts.go | the flush's writer on 1.3 M SF1 lineitem rows: 1.19 → 1.08 s, 54.7 → 52.6 MB; DuckDB over l_partkey 10% faster, l_orderkey (keeps its dictionary) unchanged |
 | the TPC-H baseline reads the Parquet files the server wrote (hard links from its read cache), as the issue says ("the same Parquet files"); DuckDB over the generator's files stays as a second row | bench/suite.go | a change of measurement, not of speed: SF0.1 1.16× vs the same files, 1.35× vs the generator's; the difference is the file layout (many 16384-row-group files from arrow-go vs one DuckDB-written file per table) |
 | TPC-H at SF1 by default (the issue's scale) | bench/options.go, Makefile | per-query fixed cost (a connection, views, prepare: 1–3 ms) is 10–30% of a 10–35 ms SF0.1 query, 1–3% at SF1 |
-| tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20% |
+| tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20%; copying a file's batches into the memory cache from the flush worker before the commit (so that a scan right after the flush finds them all): ingest until in Parquet 11% slower at SF1 (4.1–4.6 → 4.5–5.1 s, A/B, four loads each) |
 
 ## Where the goals are not met, and what to try next
 
-- Ingest until in Parquet (0.24–0.26× locally, 0.20× on MinIO, goal 0.25×): the flush is CPU-bound in arrow-go's
+- Ingest until in Parquet (0.18–0.26× locally over five SF1 runs, 0.16–0.20× on MinIO, goal 0.25×): the flush is CPU-bound in arrow-go's
   Parquet writer (perf of a node ingesting lineitem: the writer is 62% of its CPU; snappy 14%, dictionaries of
   strings 14% and of integers 15%, allocation and zeroing ~10%). Writing uncompressed saves 27% of the writer's
   time but doubles the files; the string dictionaries are what keep DuckDB fast on flag and mode columns. A bulk
   load is flushed only after its DoPut commits, so flush and ingest run one after the other. Next: encode a
   large staged ingest's Parquet while it still arrives and commit the files with it (the flush and the
   transaction would share the LSN bookkeeping).
-- Full scan on MinIO (0.27× cold, 0.28× warm): after the restart the memory cache is empty, and DuckDB reads the
+- Full scan on MinIO (0.25–0.27× cold, 0.25–0.28× warm): after the restart the memory cache is empty, and DuckDB reads the
   files (≈ 400 MiB/s; the issue's own figure for DuckDB's Arrow export, ≈ 0.5 GB/s, is the ceiling of that
   path). Filling the memory cache on read would make the second scan as fast as the local one, but one large
   scan would then evict the hot set and grow the node by the table's size while it runs: not done.
-- TPC-H on MinIO with a cold cache (1.16×): the first query of each table downloads its files from MinIO; the
+- TPC-H on MinIO with a cold cache (1.16–1.19×): the first query of each table downloads its files from MinIO; the
   baseline reads local files.
-- Concurrency at SF1: the first of the three runs answers 0.7 queries/s with a p99 of ≈ 22 s, the others ≈ 23/s
-  and ≈ 530 ms; the aggregate over 6 M lineitem rows competes for 2 cores with the flushes of 4 ingesting clients
-  (flush concurrency 2), most so right after the lineitem loads (not confirmed). Next: give queries waiting on the CPU priority over
-  background flushes, or bound the flushes while the node is busy.
-- wal.replicate: objstore (0.20× durable) and the 3-node cluster (0.38× durable) put every WAL group into
+- Concurrency: until this session the workload started while 6 M lineitem rows were still buffered, and a query
+  over buffered rows copies them into DuckDB first (query/session.go bufferRelation): 0.7 queries/s and a 22 s
+  p99 in the first run. It now waits for the flush, as the other workloads do (≈ 21–23 queries/s, p99 ≈ 550 ms).
+  The copy itself stays: a query over a large unflushed buffer pays it.
+- Scan peak RSS growth: one or two samples of five reach ≈ 480 MiB, the first scans after the 1 GB ingest: the Go
+  heap that held the buffer is garbage the collector has not yet reclaimed, and the scan's transient buffers grow
+  the process meanwhile (the median stays under 60 MiB).
+- wal.replicate: objstore (0.18–0.25× durable) and the 3-node cluster (0.33–0.47× durable) put every WAL group into
   MinIO, or split the batch between nodes, on the same 2 cores as the client, MinIO and Redis.
 `
