@@ -30,18 +30,18 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 
 ## Where the goals are not met, and what to try next
 
-- Ingest until in Parquet (0.18–0.26× locally over five SF1 runs, 0.16–0.20× on MinIO, goal 0.25×): the flush is CPU-bound in arrow-go's
+- Ingest until in Parquet (0.17–0.26× locally over six SF1 runs, 0.2496× in the last, 0.16–0.20× on MinIO, goal 0.25×): the flush is CPU-bound in arrow-go's
   Parquet writer (perf of a node ingesting lineitem: the writer is 62% of its CPU; snappy 14%, dictionaries of
   strings 14% and of integers 15%, allocation and zeroing ~10%). Writing uncompressed saves 27% of the writer's
   time but doubles the files; the string dictionaries are what keep DuckDB fast on flag and mode columns. A bulk
   load is flushed only after its DoPut commits, so flush and ingest run one after the other. Next: encode a
   large staged ingest's Parquet while it still arrives and commit the files with it (the flush and the
   transaction would share the LSN bookkeeping).
-- Full scan on MinIO (0.25–0.27× cold, 0.25–0.28× warm): after the restart the memory cache is empty, and DuckDB reads the
+- Full scan on MinIO (0.25–0.31× cold, 0.25–0.28× warm): after the restart the memory cache is empty, and DuckDB reads the
   files (≈ 400 MiB/s; the issue's own figure for DuckDB's Arrow export, ≈ 0.5 GB/s, is the ceiling of that
   path). Filling the memory cache on read would make the second scan as fast as the local one, but one large
   scan would then evict the hot set and grow the node by the table's size while it runs: not done.
-- TPC-H on MinIO with a cold cache (1.16–1.19×): the first query of each table downloads its files from MinIO; the
+- TPC-H on MinIO with a cold cache (1.16–1.19×), and the first batch on MinIO (8–12 ms against < 10): the first query of each table downloads its files from MinIO; the
   baseline reads local files.
 - Concurrency: until this session the workload started while 6 M lineitem rows were still buffered, and a query
   over buffered rows copies them into DuckDB first (query/session.go bufferRelation): 0.7 queries/s and a 22 s
@@ -50,6 +50,6 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 - Scan peak RSS growth: one or two samples of five reach ≈ 480 MiB, the first scans after the 1 GB ingest: the Go
   heap that held the buffer is garbage the collector has not yet reclaimed, and the scan's transient buffers grow
   the process meanwhile (the median stays under 60 MiB).
-- wal.replicate: objstore (0.18–0.25× durable) and the 3-node cluster (0.33–0.47× durable) put every WAL group into
+- wal.replicate: objstore (0.13–0.25× durable) and the 3-node cluster (0.33–0.52× durable) put every WAL group into
   MinIO, or split the batch between nodes, on the same 2 cores as the client, MinIO and Redis.
 `
