@@ -71,6 +71,21 @@ func (s *apiServer) call(t *testing.T, method, path, body string, out any) int {
 	return resp.StatusCode
 }
 
+// metricsText is the /metrics of the node whose REST address is rest.
+func metricsText(t testing.TB, rest string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + rest + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // waitMetrics waits until /metrics holds every line prefix in want (a
 // Flight query is counted when its stream's context ends, just after the
 // client has read it).
@@ -78,15 +93,10 @@ func (s *apiServer) waitMetrics(t *testing.T, want []string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.rest + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		b := metricsText(t, s.rest)
 		var missing []string
 		for _, w := range want {
-			if !strings.Contains(string(b), w) {
+			if !strings.Contains(b, w) {
 				missing = append(missing, w)
 			}
 		}

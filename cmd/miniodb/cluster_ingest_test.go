@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,16 +24,7 @@ import (
 // its /metrics.
 func (n *clusterNode) bufferedRows(t *testing.T, table string) int64 {
 	t.Helper()
-	resp, err := http.Get("http://" + n.rest + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(metricsText(t, n.rest), "\n") {
 		if strings.HasPrefix(line, "miniodb_table_buffered_rows{") && strings.Contains(line, `table="`+table+`"`) {
 			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			if err != nil {

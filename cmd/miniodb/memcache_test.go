@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,22 +13,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// metricsText is a node's /metrics.
-func metricsText(t *testing.T, s *apiServer) string {
-	t.Helper()
-	resp, err := http.Get("http://" + s.rest + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 // metricValue reads one unlabelled metric from a node's /metrics.
 func metricValue(t *testing.T, s *apiServer, name string) float64 {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(metricsText(t, s))
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(metricsText(t, s.rest))
 	if m == nil {
 		t.Fatalf("/metrics lacks %s", name)
 	}
@@ -83,7 +69,7 @@ func TestMemoryCacheScan(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "flush", func() bool {
 		return metricValue(t, s, "miniodb_memory_cache_files") > 0 &&
-			strings.Contains(metricsText(t, s), `miniodb_table_buffered_rows{table="m"} 0`)
+			strings.Contains(metricsText(t, s.rest), `miniodb_table_buffered_rows{table="m"} 0`)
 	})
 	// WHERE true is not a verbatim scan: DuckDB reads the files.
 	wantSchema, want := sortedRows(t, s, "SELECT * FROM m WHERE true")
