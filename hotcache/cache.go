@@ -74,16 +74,16 @@ func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
 		n += ingest.BatchBytes(b)
 	}
 	if n > c.max { // the copies' buffers are rounded up
-		release([]*entry{{batches: kept}})
+		release(kept)
 		return
 	}
 	c.mu.Lock()
-	var evicted []*entry
+	var evicted []arrow.RecordBatch
 	if el, ok := c.entries[key]; ok {
-		evicted = append(evicted, c.remove(el))
+		evicted = append(evicted, c.remove(el).batches...)
 	}
 	for c.bytes+n > c.max {
-		evicted = append(evicted, c.remove(c.order.Back()))
+		evicted = append(evicted, c.remove(c.order.Back()).batches...)
 	}
 	c.entries[key] = c.order.PushFront(&entry{key: key, batches: kept, bytes: n})
 	c.bytes += n
@@ -103,7 +103,7 @@ func (c *Cache) copyOf(batches []arrow.RecordBatch) ([]arrow.RecordBatch, error)
 		}
 		b, err := c.join(batches[i:j], rows)
 		if err != nil {
-			release([]*entry{{batches: out}})
+			release(out)
 			return nil, err
 		}
 		out = append(out, b)
@@ -161,9 +161,9 @@ func (c *Cache) Get(key string) (batches []arrow.RecordBatch, ok bool) {
 // Forget drops key's entry, if any.
 func (c *Cache) Forget(key string) {
 	c.mu.Lock()
-	var evicted []*entry
+	var evicted []arrow.RecordBatch
 	if el, ok := c.entries[key]; ok {
-		evicted = append(evicted, c.remove(el))
+		evicted = append(evicted, c.remove(el).batches...)
 	}
 	c.mu.Unlock()
 	release(evicted)
@@ -192,10 +192,8 @@ func (c *Cache) remove(el *list.Element) *entry {
 	return e
 }
 
-func release(entries []*entry) {
-	for _, e := range entries {
-		for _, b := range e.batches {
-			b.Release()
-		}
+func release(batches []arrow.RecordBatch) {
+	for _, b := range batches {
+		b.Release()
 	}
 }
