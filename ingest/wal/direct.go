@@ -49,16 +49,12 @@ func reopenDirect(f *os.File, off int64) (*os.File, bool, error) {
 	if directFlag == 0 || off%directAlign != 0 {
 		return f, false, nil
 	}
-	d, err := os.OpenFile(f.Name(), os.O_RDWR|directFlag, 0)
+	d, err := openAt(f.Name(), directFlag, off)
 	if errors.Is(err, syscall.EINVAL) {
 		return f, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("wal: open segment for direct i/o: %w", err)
-	}
-	if _, err := d.Seek(off, io.SeekStart); err != nil {
-		_ = d.Close()
-		return nil, false, fmt.Errorf("wal: seek segment: %w", err)
+		return nil, false, fmt.Errorf("wal: reopen segment for direct i/o: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		_ = d.Close()
@@ -70,14 +66,24 @@ func reopenDirect(f *os.File, off int64) (*os.File, bool, error) {
 // reopenBuffered replaces a direct file whose write was refused by one
 // that writes through the page cache, positioned at off.
 func reopenBuffered(f *os.File, off int64) (*os.File, error) {
-	b, err := os.OpenFile(f.Name(), os.O_RDWR, 0)
+	b, err := openAt(f.Name(), 0, off)
 	if err != nil {
 		return nil, fmt.Errorf("wal: reopen segment: %w", err)
 	}
-	if _, err := b.Seek(off, io.SeekStart); err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("wal: seek segment: %w", err)
-	}
 	_ = f.Close()
 	return b, nil
+}
+
+// openAt opens the segment at path for writing with the extra open flag,
+// positioned at off.
+func openAt(path string, flag int, off int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|flag, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
 }
