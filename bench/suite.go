@@ -234,18 +234,16 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 				}
 				res.Release()
 			}
-			t = startTimer()
-			if _, err := duck.run(ctx, q.SQL); err != nil {
+			bd, err := duck.timed(ctx, q.SQL)
+			if err != nil {
 				c.Close()
 				return fmt.Errorf("duckdb %s: %w", q.Name, err)
 			}
-			bd := t.seconds()
-			t = startTimer()
-			if _, err := gen.run(ctx, q.SQL); err != nil {
+			gd, err := gen.timed(ctx, q.SQL)
+			if err != nil {
 				c.Close()
 				return fmt.Errorf("duckdb %s over the generated files: %w", q.Name, err)
 			}
-			gd := t.seconds()
 			sum, bsum, gsum = sum+d, bsum+bd, gsum+gd
 			perQ[q.Name] = append(perQ[q.Name], d*1000)
 			perB[q.Name] = append(perB[q.Name], bd*1000)

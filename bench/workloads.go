@@ -185,18 +185,18 @@ func (d *duckBaseline) Close() {
 	d.db.Close()
 }
 
-// run executes sql and drains its Arrow result, returning the rows.
-func (d *duckBaseline) run(ctx context.Context, sql string) (int64, error) {
+// timed executes sql, drains its Arrow result and returns how long that
+// took, in seconds.
+func (d *duckBaseline) timed(ctx context.Context, sql string) (float64, error) {
+	t := startTimer()
 	rr, err := d.arrow.QueryContext(ctx, sql)
 	if err != nil {
 		return 0, err
 	}
 	defer rr.Release()
-	var n int64
 	for rr.Next() {
-		n += rr.RecordBatch().NumRows()
 	}
-	return n, rr.Err()
+	return t.seconds(), rr.Err()
 }
 
 // pointSchema is the point-lookup table: id rises with timestamp, one day
