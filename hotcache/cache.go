@@ -158,6 +158,38 @@ func (c *Cache) Get(key string) (batches []arrow.RecordBatch, ok bool) {
 	return out, true
 }
 
+// Free is how many bytes the cache can take without evicting anything.
+func (c *Cache) Free() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(c.max-c.bytes, 0)
+}
+
+// Adopt keeps batches under key as they are, without copying them, if
+// they fit in the free room: unlike Put it never evicts, so a scan that
+// fills the cache with what it read cannot push out what the node flushed
+// a moment ago. It takes over the caller's references either way, and
+// reports whether it kept the batches. Adopt is for batches a reader has
+// just decoded into memory outside the Go heap (see New's note).
+func (c *Cache) Adopt(key string, batches []arrow.RecordBatch) bool {
+	var n int64
+	for _, b := range batches {
+		n += ingest.BatchBytes(b)
+	}
+	c.mu.Lock()
+	_, dup := c.entries[key]
+	ok := !dup && n > 0 && c.bytes+n <= c.max
+	if ok {
+		c.entries[key] = c.order.PushFront(&entry{key: key, batches: batches, bytes: n})
+		c.bytes += n
+	}
+	c.mu.Unlock()
+	if !ok {
+		release(batches)
+	}
+	return ok
+}
+
 // Forget drops key's entry, if any.
 func (c *Cache) Forget(key string) {
 	c.mu.Lock()
