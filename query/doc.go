@@ -34,11 +34,14 @@
 // A verbatim scan (SELECT * or bare columns of one table, no WHERE:
 // sandbox.Analysis.Verbatim) streams the batches of files this node still
 // holds in memory (Config.Memory, package hotcache) and of the buffer
-// without DuckDB, under the schema DuckDB described for the query; DuckDB
-// reads only the files not in memory (memscan.go). NOTE: this departs from
-// DESIGN.md's "DoGet streams DuckDB's result": re-decoding rows this node
-// wrote a moment ago cost a full scan two thirds of its speed
-// (bench/notes.go).
+// without DuckDB, under the schema DuckDB described for the query
+// (memscan.go). A scan of every column decodes the other files of the
+// table's current schema itself with arrow-go, handing them to the memory
+// cache while it has room (filescan.go); DuckDB reads the rest. NOTE: this
+// departs from DESIGN.md's "DoGet streams DuckDB's result": re-decoding
+// rows this node wrote a moment ago cost a full scan two thirds of its
+// speed, and only a scan that decodes file by file can warm the memory
+// cache (bench/notes.go).
 //
 // Results are executed as DuckDB streaming results and fetched chunk by
 // chunk (duckdb-go's database/sql and Arrow APIs materialise the whole result

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/miniodb/miniodb/ingest"
@@ -31,15 +33,24 @@ type Config struct {
 	MaxResultBytes int64
 	// Memory holds the batches of files recently flushed on this node;
 	// a verbatim scan streams those instead of reading the files
-	// (memscan.go). nil: every query runs on DuckDB.
+	// (memscan.go), and decodes the other files itself (filescan.go).
+	// nil: every query runs on DuckDB.
 	Memory MemoryFiles
+	// Allocator is what a verbatim scan decodes files into; default: C
+	// memory (mallocator), outside the Go heap, like the memory cache's.
+	Allocator memory.Allocator
 }
 
-// MemoryFiles hands out the batches of files held in memory
-// (hotcache.Cache), retained for the caller; ok is false for a file not
-// held.
+// MemoryFiles holds the batches of files in memory (hotcache.Cache).
 type MemoryFiles interface {
+	// Get returns the batches of a file, retained for the caller; ok is
+	// false for a file not held.
 	Get(key string) (batches []arrow.RecordBatch, ok bool)
+	// Free is how many bytes Adopt can take now.
+	Free() int64
+	// Adopt keeps a file's batches if they fit in the free room, taking
+	// over the caller's references either way.
+	Adopt(key string, batches []arrow.RecordBatch) bool
 }
 
 // Source gives the engine a consistent snapshot of one table, and a
@@ -60,6 +71,7 @@ type Engine struct {
 	db    bindings.Database
 	src   Source
 	cache FileCache
+	mem   memory.Allocator // cfg.Allocator or C memory
 	sem   chan struct{}
 	// scans numbers the Arrow scan views: DuckDB's duckdb_arrow_scan views
 	// are global to the database, not per connection, so every one needs a
@@ -91,7 +103,10 @@ func Open(cfg Config, src Source, cache FileCache) (*Engine, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	e := &Engine{cfg: cfg, src: src, cache: cache, sem: make(chan struct{}, cfg.MaxConcurrent)}
+	e := &Engine{cfg: cfg, src: src, cache: cache, mem: cfg.Allocator, sem: make(chan struct{}, cfg.MaxConcurrent)}
+	if e.mem == nil {
+		e.mem = mallocator.NewMallocator()
+	}
 	if bindings.Open("", &e.db) == bindings.StateError {
 		return nil, fmt.Errorf("%w: open duckdb", ErrInternal)
 	}

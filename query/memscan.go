@@ -16,10 +16,12 @@ import (
 // A verbatim scan (sandbox.Analysis.Verbatim: SELECT * or bare columns of
 // one table, no WHERE) answers with the table's stored values. When this
 // node still holds a file's batches in memory (Config.Memory: the rows it
-// flushed a moment ago), the scan streams those batches, cut to the
-// selected columns, instead of having DuckDB decode the file and export
-// the same values again; the buffer's batches are streamed the same way.
-// Only the files not in memory are read by DuckDB, after the batches.
+// flushed or decoded a moment ago), the scan streams those batches, cut to
+// the selected columns, instead of having DuckDB decode the file and
+// export the same values again; the buffer's batches are streamed the same
+// way. A scan of every column decodes the other files of the table's
+// current schema itself (filescan.go), after the batches; DuckDB reads
+// what is left, last.
 //
 // The result schema is the one DuckDB described for the query
 // (Describe's cache, which GetFlightInfo filled), so a client sees the
@@ -55,8 +57,9 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 		return s.execute(ctx, run, nil)
 	}
 	var held []arrow.RecordBatch
-	var rest []catalog.File
+	var decode, rest []catalog.File // decoded by filescan.go, read by DuckDB
 	hash := ingest.SchemaHash(sn.Schema)
+	decodable := -1 // unknown yet
 	for _, f := range sn.Files {
 		if f.SchemaHash == hash {
 			if bs, ok := s.e.cfg.Memory.Get(f.Key); ok {
@@ -64,6 +67,16 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 					held = append(held, cut...)
 					continue
 				}
+			}
+			if decodable < 0 {
+				decodable = 0
+				if coversAll(cols, sn.Schema.NumFields()) && readsBack(sn.Schema) {
+					decodable = 1
+				}
+			}
+			if decodable == 1 {
+				decode = append(decode, f)
+				continue
 			}
 		}
 		rest = append(rest, f)
@@ -73,43 +86,35 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 		releaseBatches(held)
 		return nil, fmt.Errorf("%w: buffer of %s does not have the table's schema", ErrInternal, sn.Table)
 	}
-	held = firstSmall(append(held, buffered...))
-	if len(rest) == 0 {
-		return &Stream{s: s, ctx: ctx, schema: out, held: held,
-			cap: resultCap{maxRows: s.e.cfg.MaxResultRows, maxBytes: s.e.cfg.MaxResultBytes}}, nil
-	}
-	// DuckDB reads the files not in memory, after the batches.
-	onDisk := &ingest.Snapshot{Table: sn.Table, Schema: sn.Schema, Files: rest, Node: sn.Node,
-		FlushedLSN: sn.FlushedLSN, Incarnation: sn.Incarnation}
-	if err := s.defineView(ctx, 0, an.Tables[0].Name, onDisk); err != nil {
-		releaseBatches(held)
-		return nil, err
-	}
-	st, err := s.execute(ctx, run, nil)
-	if err != nil {
-		releaseBatches(held)
-		return nil, err
+	held = append(held, buffered...)
+	st := &Stream{s: s, ctx: ctx, cap: resultCap{maxRows: s.e.cfg.MaxResultRows, maxBytes: s.e.cfg.MaxResultBytes}}
+	if len(rest) > 0 {
+		// DuckDB reads the files neither in memory nor decoded here,
+		// after the rest.
+		onDisk := &ingest.Snapshot{Table: sn.Table, Schema: sn.Schema, Files: rest, Node: sn.Node,
+			FlushedLSN: sn.FlushedLSN, Incarnation: sn.Incarnation}
+		if err := s.defineView(ctx, 0, an.Tables[0].Name, onDisk); err != nil {
+			releaseBatches(held)
+			return nil, err
+		}
+		if st, err = s.execute(ctx, run, nil); err != nil {
+			releaseBatches(held)
+			return nil, err
+		}
 	}
 	st.schema, st.held = out, held
+	if len(decode) > 0 {
+		st.files = s.startFileScan(ctx, decode, sn.Schema, cols, out)
+	}
 	return st, nil
 }
 
-// firstRows bounds the first batch a scan streams from memory: batches
-// kept in memory are as large as their writers sent them (often tens of
-// thousands of rows), and a client waits for the whole first one before it
-// sees a row.
+// firstRows bounds the first batch a stream takes from memory or from
+// its own decoding (Stream.ahead): batches kept in memory are as large as
+// their writers sent them (often tens of thousands of rows), a client
+// waits for the whole first one before it sees a row, and a new
+// connection's flow control lets a large first message through slowly.
 const firstRows = 2048
-
-// firstSmall cuts the first batch to firstRows rows, the rest following it.
-func firstSmall(batches []arrow.RecordBatch) []arrow.RecordBatch {
-	if len(batches) == 0 || batches[0].NumRows() <= firstRows {
-		return batches
-	}
-	b := batches[0]
-	head, tail := b.NewSlice(0, firstRows), b.NewSlice(firstRows, b.NumRows())
-	b.Release()
-	return append([]arrow.RecordBatch{head, tail}, batches[1:]...)
-}
 
 // columnsOf maps each field of the described result to the table column
 // it shows (by name, as DuckDB names a bare column reference), requiring

@@ -72,15 +72,15 @@ func rowsBatch(schema *arrow.Schema, from, n int) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
-// newFlushedTable writes three files of 1000 rows each, keeps the first
+// newFlushedTable writes three files of rows rows each, keeps the first
 // inMemory of them in memory, and buffers 500 more rows.
-func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMemory int) *flushedTable {
+func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMemory, rows int) *flushedTable {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "s", Type: str, Nullable: true}, {Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
 	ft := &flushedTable{dir: t.TempDir(), schema: schema}
 	for i := range 3 {
-		b := rowsBatch(schema, i*1000, 1000)
+		b := rowsBatch(schema, i*rows, rows)
 		key := fmt.Sprintf("tables/t/%d.parquet", i)
 		path := filepath.Join(ft.dir, key)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -94,13 +94,13 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 			t.Fatal(err)
 		}
 		w.Close()
-		ft.files = append(ft.files, catalog.File{Key: key, Table: "t", Rows: 1000, SchemaHash: ingest.SchemaHash(schema)})
+		ft.files = append(ft.files, catalog.File{Key: key, Table: "t", Rows: int64(rows), SchemaHash: ingest.SchemaHash(schema)})
 		if i < inMemory {
 			hot.Put(key, []arrow.RecordBatch{b})
 		}
 		b.Release()
 	}
-	ft.buffered = []arrow.RecordBatch{rowsBatch(schema, 3000, 500)}
+	ft.buffered = []arrow.RecordBatch{rowsBatch(schema, 3*rows, 500)}
 	t.Cleanup(func() { releaseBatches(ft.buffered) })
 	return ft
 }
@@ -178,7 +178,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 			if tc.inMemory == 0 {
 				tc.inMemory = 2
 			}
-			ft := newFlushedTable(t, tc.str, hot, tc.inMemory)
+			ft := newFlushedTable(t, tc.str, hot, tc.inMemory, 1000)
 			base := Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2}
 			plain, err := Open(base, ft, ft)
 			if err != nil {
@@ -214,7 +214,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 // The result caps hold for batches streamed from memory.
 func TestVerbatimScanCapped(t *testing.T) {
 	hot := checkedCache(t)
-	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 3)
+	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 3, 1000)
 	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, MaxResultRows: 1500, Memory: hot}, ft, ft)
 	if err != nil {
 		t.Fatal(err)

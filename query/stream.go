@@ -72,9 +72,12 @@ type Stream struct {
 	schema *arrow.Schema
 	cur    arrow.RecordBatch
 	// held are batches to stream before DuckDB's result, if any (a
-	// verbatim scan's rows in memory, memscan.go); rd is nil when there
-	// is no DuckDB result.
+	// verbatim scan's rows in memory, memscan.go), and files the files a
+	// verbatim scan decodes itself (filescan.go), streamed after them; rd
+	// is nil when there is no DuckDB result.
 	held   []arrow.RecordBatch
+	files  *fileScan
+	begun  bool // a batch has been streamed
 	err    error
 	closed bool
 	cap    resultCap
@@ -171,17 +174,18 @@ func (st *Stream) Next() bool {
 	if st.err != nil || st.closed {
 		return false
 	}
-	if len(st.held) > 0 {
-		if err := st.ctx.Err(); err != nil {
-			st.err = fmt.Errorf("%w: %v", ErrCanceled, err)
+	if b, err := st.ahead(); b != nil || err != nil {
+		if err == nil {
+			err = st.cap.add(b)
+		}
+		if err != nil {
+			if b != nil {
+				b.Release()
+			}
+			st.err = err
 			return false
 		}
-		st.cur, st.held = st.held[0], st.held[1:]
-		if st.err = st.cap.add(st.cur); st.err != nil {
-			st.cur.Release()
-			st.cur = nil
-			return false
-		}
+		st.cur = b
 		return true
 	}
 	if st.rd == nil {
@@ -213,6 +217,34 @@ func (st *Stream) Next() bool {
 			return false
 		}
 	}
+}
+
+// ahead returns the next batch streamed before DuckDB's result: held,
+// then the file scan's; nil when none is left. The stream's first batch
+// is cut to firstRows rows.
+func (st *Stream) ahead() (b arrow.RecordBatch, err error) {
+	switch {
+	case len(st.held) > 0:
+		if err := st.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCanceled, err)
+		}
+		b, st.held = st.held[0], st.held[1:]
+	case st.files != nil:
+		if b, err = st.files.next(); b == nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	if !st.begun {
+		st.begun = true
+		if b.NumRows() > firstRows {
+			head, tail := b.NewSlice(0, firstRows), b.NewSlice(firstRows, b.NumRows())
+			b.Release()
+			b, st.held = head, append([]arrow.RecordBatch{tail}, st.held...)
+		}
+	}
+	return b, nil
 }
 
 // nextParams runs the statement with the next parameter row, if any.
@@ -247,6 +279,9 @@ func (st *Stream) Close() {
 		st.cur = nil
 	}
 	st.releaseHeld()
+	if st.files != nil {
+		st.files.close()
+	}
 	if st.rd != nil {
 		st.rd.close()
 	}

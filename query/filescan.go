@@ -1,0 +1,307 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/ingest"
+)
+
+// A verbatim scan of every column decodes the files it does not find in
+// memory itself, with arrow-go's Parquet reader, when they were written
+// under the table's current schema and that reader gives back exactly the
+// table's Arrow types. The point is the memory cache: while it has free
+// room (Config.Memory), a decoded file's batches are also handed to it
+// (Adopt, which never evicts), so the next scan streams them from memory.
+// After a restart, or for files another node flushed, the cache warms up
+// from the scans; a scan larger than the free room keeps what fits.
+// DuckDB's stream cannot do this, as its batches mix the files.
+//
+// Measured (SF1 lineitem, eight files, 2 cores, bench client on the same
+// machine): this scan streams 380-520 MiB/s, as fast as DuckDB's stream
+// (≈ 420 MiB/s): both are bound by decoding Parquet on cores the client
+// and the sending share. The next scan, from memory, ≈ 1300 MiB/s.
+//
+// Decoders run one per core, each on its own files, and the scan streams
+// the files in the snapshot's order, each file's batches in its order. A
+// decoder holds at most fileLookahead batches that the stream has not
+// taken yet, so a slow client holds back the decoding, not memory. The
+// first file's first row group is decoded in batches of firstRows rows,
+// and the other decoders start once the stream has taken the first batch:
+// Go's scheduler lets busy decoders hold back the goroutines that send it
+// (first batch after a restart: 35-55 ms without both, 11-35 ms with).
+
+// fileBatchRows is the size of a decoded batch: the flush's row group, so
+// a batch decodes from one row group and the first one is ready soon.
+const fileBatchRows = 16384
+
+// fileLookahead bounds the batches each decoder holds ready.
+const fileLookahead = 4
+
+// fileScan decodes files in the background for a Stream.
+type fileScan struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	files  []chan decoded // one per file, in the snapshot's order
+	at     int            // the file being streamed
+	begun  chan struct{}  // closed once the stream has taken a batch
+	wg     sync.WaitGroup
+}
+
+type decoded struct {
+	b   arrow.RecordBatch
+	err error
+}
+
+// readsBack reports whether arrow-go reads a file the flush wrote under
+// schema back with exactly schema's column types (the stored Arrow schema
+// makes it so for every type the flush writes; this checks, instead of
+// assuming, by writing and reading an empty file).
+func readsBack(schema *arrow.Schema) bool {
+	var buf bytes.Buffer
+	if err := ingest.WriteParquet(&buf, schema, nil, nil); err != nil {
+		return false
+	}
+	got, err := parquetSchema(bytes.NewReader(buf.Bytes()))
+	return err == nil && sameTypes(got, schema)
+}
+
+func parquetSchema(r *bytes.Reader) (*arrow.Schema, error) {
+	pr, err := file.NewParquetReader(r)
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return fr.Schema()
+}
+
+func sameTypes(a, b *arrow.Schema) bool {
+	if a.NumFields() != b.NumFields() {
+		return false
+	}
+	for i := range a.NumFields() {
+		if !arrow.TypeEqual(a.Field(i).Type, b.Field(i).Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// coversAll reports whether cols names every one of n columns.
+func coversAll(cols []int, n int) bool {
+	seen := make([]bool, n)
+	for _, c := range cols {
+		seen[c] = true
+	}
+	for _, ok := range seen {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// startFileScan starts decoding files, each holding the table's schema, as
+// the columns cols of the result schema out.
+func (s *session) startFileScan(ctx context.Context, files []catalog.File, schema *arrow.Schema, cols []int, out *arrow.Schema) *fileScan {
+	fs := &fileScan{files: make([]chan decoded, len(files)), begun: make(chan struct{})}
+	fs.ctx, fs.cancel = context.WithCancel(ctx)
+	for i := range files {
+		fs.files[i] = make(chan decoded, fileLookahead)
+	}
+	workers := min(len(files), s.e.cfg.Threads)
+	for w := range workers {
+		fs.wg.Add(1)
+		go func() {
+			defer fs.wg.Done()
+			if w > 0 { // the first batch goes out before the other decoders start
+				select {
+				case <-fs.begun:
+				case <-fs.ctx.Done():
+				}
+			}
+			failed := false
+			for i := w; i < len(files); i += workers {
+				if !failed {
+					if err := s.e.decodeFile(fs.ctx, files[i], i == 0, schema, cols, out, fs.files[i]); err != nil {
+						failed = true
+						select {
+						case fs.files[i] <- decoded{err: err}:
+						case <-fs.ctx.Done():
+						}
+					}
+				}
+				close(fs.files[i])
+			}
+		}()
+	}
+	return fs
+}
+
+// next returns the next batch, nil at the end.
+func (fs *fileScan) next() (arrow.RecordBatch, error) {
+	for fs.at < len(fs.files) {
+		d, ok := <-fs.files[fs.at]
+		if ok {
+			if fs.at == 0 && d.b != nil && !isClosed(fs.begun) {
+				close(fs.begun)
+			}
+			return d.b, d.err
+		}
+		if err := fs.ctx.Err(); err != nil { // a decoder stopped early
+			return nil, fmt.Errorf("%w: %v", ErrCanceled, err)
+		}
+		fs.at++
+	}
+	return nil, nil
+}
+
+// close stops the decoders and releases what they decoded.
+func (fs *fileScan) close() {
+	fs.cancel()
+	fs.wg.Wait()
+	for _, ch := range fs.files { // every decoder closed its channels
+		for d := range ch {
+			if d.b != nil {
+				d.b.Release()
+			}
+		}
+	}
+}
+
+// decodeFile sends the batches of f to ch, cut to the result's columns.
+// The first file's first row group is read in batches of firstRows rows,
+// so that the scan's first batch is ready soon.
+func (e *Engine) decodeFile(ctx context.Context, f catalog.File, first bool, schema *arrow.Schema, cols []int, out *arrow.Schema, ch chan<- decoded) error {
+	paths, unpin, err := e.cache.Acquire(ctx, []string{f.Key})
+	if err != nil {
+		return e.scanError(ctx, f, err)
+	}
+	defer unpin()
+	fh, err := os.Open(paths[0])
+	if err != nil {
+		return e.scanError(ctx, f, err)
+	}
+	defer fh.Close()
+	pr, err := file.NewParquetReader(fh)
+	if err != nil {
+		return e.scanError(ctx, f, err)
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: true}, e.mem)
+	if err != nil {
+		return e.scanError(ctx, f, err)
+	}
+	if got, err := fr.Schema(); err != nil || !sameTypes(got, schema) {
+		return fmt.Errorf("%w: file %s does not hold its table's schema", ErrInternal, f.Key)
+	}
+	// Row groups read together, and their batch size.
+	var parts [][]int
+	var sizes []int64
+	groups := make([]int, pr.NumRowGroups())
+	for i := range groups {
+		groups[i] = i
+	}
+	if first && len(groups) > 0 {
+		parts, sizes = append(parts, groups[:1]), append(sizes, firstRows)
+		groups = groups[1:]
+	}
+	if len(groups) > 0 {
+		parts, sizes = append(parts, groups), append(sizes, fileBatchRows)
+	}
+	fill := filling{room: e.cfg.Memory.Free()}
+	defer fill.drop()
+	for i, groups := range parts {
+		fr.Props.BatchSize = sizes[i]
+		rr, err := fr.GetRecordReader(ctx, nil, groups)
+		if err != nil {
+			return e.scanError(ctx, f, err)
+		}
+		err = e.sendBatches(ctx, f, rr, &fill, cols, out, ch)
+		rr.Release()
+		if err != nil {
+			return err
+		}
+	}
+	if fill.kept != nil {
+		e.cfg.Memory.Adopt(f.Key, fill.kept)
+		fill.kept = nil
+	}
+	return nil
+}
+
+// filling collects a file's batches for the memory cache while they fit
+// in its free room.
+type filling struct {
+	room, bytes int64
+	kept        []arrow.RecordBatch
+}
+
+func (fl *filling) add(b arrow.RecordBatch) {
+	if fl.room <= 0 {
+		return
+	}
+	if fl.bytes += ingest.BatchBytes(b); fl.bytes > fl.room {
+		fl.drop()
+		fl.room = 0
+		return
+	}
+	b.Retain()
+	fl.kept = append(fl.kept, b)
+}
+
+func (fl *filling) drop() {
+	releaseBatches(fl.kept)
+	fl.kept = nil
+}
+
+// sendBatches sends what rr reads to ch, cut to the result's columns.
+func (e *Engine) sendBatches(ctx context.Context, f catalog.File, rr pqarrow.RecordReader, fill *filling, cols []int, out *arrow.Schema, ch chan<- decoded) error {
+	for rr.Next() {
+		b := rr.RecordBatch()
+		fill.add(b)
+		b.Retain()
+		cut, ok := project([]arrow.RecordBatch{b}, cols, out)
+		if !ok {
+			return fmt.Errorf("%w: file %s does not hold its table's schema", ErrInternal, f.Key)
+		}
+		select {
+		case ch <- decoded{b: cut[0]}:
+		case <-ctx.Done():
+			cut[0].Release()
+			return e.scanError(ctx, f, ctx.Err())
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return e.scanError(ctx, f, err)
+	}
+	return nil
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (e *Engine) scanError(ctx context.Context, f catalog.File, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ErrCanceled, ctx.Err())
+	}
+	return fmt.Errorf("%w: read %s: %v", ErrInternal, f.Key, err)
+}

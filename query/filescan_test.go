@@ -1,0 +1,180 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/miniodb/miniodb/hotcache"
+	"github.com/miniodb/miniodb/ingest"
+)
+
+// countingAllocator counts allocations, to tell whether a scan decoded
+// files itself, and checks that everything was released.
+type countingAllocator struct {
+	*memory.CheckedAllocator
+	n atomic.Int64
+}
+
+func (a *countingAllocator) Allocate(size int) []byte {
+	a.n.Add(1)
+	return a.CheckedAllocator.Allocate(size)
+}
+
+func newCounting(t *testing.T) *countingAllocator {
+	a := &countingAllocator{CheckedAllocator: memory.NewCheckedAllocator(memory.NewGoAllocator())}
+	t.Cleanup(func() { a.AssertSize(t, 0) })
+	return a
+}
+
+// forgetAll drops the test table's files from hot, releasing what scans
+// handed to it.
+func forgetAll(hot *hotcache.Cache) {
+	for i := range 3 {
+		hot.Forget(fmt.Sprintf("tables/t/%d.parquet", i))
+	}
+}
+
+// oneFileBytes is what one of newFlushedTable's files takes in memory.
+func oneFileBytes(rows int) int64 {
+	b := rowsBatch(arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil), 0, rows)
+	defer b.Release()
+	return ingest.BatchBytes(b)
+}
+
+// A verbatim scan of every column decodes the files not in memory itself,
+// answers what DuckDB answers, and hands the decoded files to the memory
+// cache while it has room, never evicting for them.
+func TestVerbatimScanDecodesFiles(t *testing.T) {
+	const rows = 40000 // three batches of fileBatchRows per file
+	cases := []struct {
+		name    string
+		str     arrow.DataType
+		sql     string
+		room    int64 // memory cache bound
+		decoded bool  // the scan decoded files itself
+		kept    int   // files the cache holds after the scan
+	}{
+		{"star_warms_cache", arrow.BinaryTypes.String, "SELECT * FROM t", 1 << 30, true, 3},
+		{"every_column_reordered", arrow.BinaryTypes.String, "SELECT f, s, id, id FROM t", 1 << 30, true, 3},
+		{"room_for_one_file", arrow.BinaryTypes.String, "SELECT * FROM t", oneFileBytes(rows) * 3 / 2, true, 1},
+		{"no_cache_room", arrow.BinaryTypes.String, "SELECT * FROM t", 0, true, 0},
+		// DuckDB reads a subset faster than decoding every column.
+		{"some_columns", arrow.BinaryTypes.String, "SELECT s, id FROM t", 1 << 30, false, 0},
+		// DuckDB answers large_string as string: DuckDB reads everything.
+		{"type_differs", arrow.BinaryTypes.LargeString, "SELECT * FROM t", 1 << 30, false, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc := newCounting(t)
+			hot := hotcache.New(tc.room, nil)
+			defer forgetAll(hot)
+			ft := newFlushedTable(t, tc.str, hot, 0, rows)
+			base := Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2}
+			plain, err := Open(base, ft, ft)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer plain.Close()
+			withMem := base
+			withMem.Memory, withMem.Allocator = hot, alloc
+			e, err := Open(withMem, ft, ft)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			wantSchema, want := rowStrings(t, plain, tc.sql)
+			if len(want) != 3*rows+500 {
+				t.Fatalf("DuckDB answered %d rows, want %d", len(want), 3*rows+500)
+			}
+			gotSchema, got := rowStrings(t, e, tc.sql)
+			if !gotSchema.Equal(wantSchema) {
+				t.Fatalf("schema %s, DuckDB's %s", gotSchema, wantSchema)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("rows differ: %d decoded, %d from DuckDB", len(got), len(want))
+			}
+			if decoded := alloc.n.Load() > 0; decoded != tc.decoded {
+				t.Fatalf("decoded files: %v, want %v", decoded, tc.decoded)
+			}
+			if st := hot.Stats(); st.Entries != tc.kept || st.Bytes > st.MaxBytes {
+				t.Fatalf("cache holds %d files (%d of %d bytes), want %d", st.Entries, st.Bytes, st.MaxBytes, tc.kept)
+			}
+			// The next scan streams the kept files from memory.
+			before := hot.Stats().Hits
+			if _, again := rowStrings(t, e, tc.sql); !slices.Equal(again, want) {
+				t.Fatal("second scan answered other rows")
+			}
+			if hits := hot.Stats().Hits - before; hits != int64(tc.kept) {
+				t.Fatalf("second scan read %d files from memory, want %d", hits, tc.kept)
+			}
+		})
+	}
+}
+
+// A scan closed early stops its decoders and gives back every batch.
+func TestVerbatimScanClosedEarly(t *testing.T) {
+	alloc := newCounting(t)
+	hot := hotcache.New(0, nil)
+	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 100000)
+	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.Query(ctx, "SELECT * FROM t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Next() {
+		t.Fatalf("no first batch: %v", st.Err())
+	}
+	st.Close()
+	if alloc.n.Load() == 0 {
+		t.Fatal("the scan did not decode the files")
+	}
+}
+
+// A file that cannot be decoded ends the scan with an internal error
+// naming it, after the rows before it, and is not kept in memory.
+func TestVerbatimScanBrokenFile(t *testing.T) {
+	alloc := newCounting(t)
+	hot := hotcache.New(1<<30, nil)
+	defer forgetAll(hot)
+	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 1000)
+	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil { // DuckDB reads the intact files
+		t.Fatal(err)
+	}
+	broken := ft.files[1].Key
+	if err := os.WriteFile(filepath.Join(ft.dir, broken), []byte("PAR1 not a parquet file PAR1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := drain(ctx, t, e, "SELECT * FROM t")
+	if !errors.Is(err, ErrInternal) || !strings.Contains(err.Error(), broken) {
+		t.Fatalf("after %d rows: %v, want ErrInternal naming %s", n, err, broken)
+	}
+	if _, ok := hot.Get(broken); ok {
+		t.Fatal("the broken file is kept in memory")
+	}
+}
