@@ -190,9 +190,10 @@ type QueryConfig struct {
 // CacheConfig bounds the local read cache and the memory cache.
 type CacheConfig struct {
 	MaxBytes int64 `yaml:"max_bytes"`
-	// MemoryBytes bounds the Arrow batches of recently flushed files a
-	// node keeps in memory, from which SELECT * and bare-column scans
-	// stream without DuckDB (package hotcache); 0: none.
+	// MemoryBytes bounds the Arrow batches of files a node keeps in
+	// memory, from which SELECT * and bare-column scans stream without
+	// DuckDB (package hotcache): files it flushed, and files a SELECT *
+	// decoded while there was free room; 0: none.
 	MemoryBytes int64 `yaml:"memory_bytes"`
 }
 

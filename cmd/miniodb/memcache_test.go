@@ -51,8 +51,9 @@ func sortedRows(t *testing.T, s *apiServer, sql string) (*arrow.Schema, []string
 
 // TestMemoryCacheScan: SELECT * of rows the node has just flushed streams
 // them from the memory cache, with the schema and rows DuckDB gives for
-// the same table read from its files; after a restart the cache is empty
-// and DuckDB reads the files, with the same answer.
+// the same table read from its files; after a restart the cache is empty,
+// the scan decodes the files, with the same answer, and fills the cache
+// for the next one.
 func TestMemoryCacheScan(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
@@ -98,5 +99,17 @@ func TestMemoryCacheScan(t *testing.T) {
 	}
 	if metricValue(t, s, "miniodb_memory_cache_misses_total") == before {
 		t.Fatal("after restart the scan found files in memory")
+	}
+	// That scan decoded the files and handed them to the cache: the next
+	// one streams them from memory.
+	if metricValue(t, s, "miniodb_memory_cache_files") == 0 {
+		t.Fatal("the scan after the restart left the memory cache empty")
+	}
+	hits := metricValue(t, s, "miniodb_memory_cache_hits_total")
+	if schema, got := sortedRows(t, s, "SELECT * FROM m"); !schema.Equal(wantSchema) || !slices.Equal(got, want) {
+		t.Fatalf("from the warmed cache: schema %s, %d rows; want %s, %d rows", schema, len(got), wantSchema, len(want))
+	}
+	if metricValue(t, s, "miniodb_memory_cache_hits_total") == hits {
+		t.Fatal("the second scan after the restart read no file from memory")
 	}
 }
