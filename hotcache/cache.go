@@ -57,27 +57,37 @@ const copyRows = 65536
 // Put keeps a copy of batches under key, evicting the least recently used
 // entries to make room; batches larger than the whole cache are not kept.
 // The caller keeps its batches.
-func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
+func (c *Cache) Put(key string, batches []arrow.RecordBatch) { c.put(key, batches, true) }
+
+// Offer keeps a copy of batches under key only if they fit in the free
+// room and key is not kept yet: unlike Put it never evicts, so a scan
+// that offers what it read cannot push out what the node flushed a moment
+// ago. It reports whether it kept them; the caller keeps its batches.
+func (c *Cache) Offer(key string, batches []arrow.RecordBatch) bool { return c.put(key, batches, false) }
+
+func (c *Cache) put(key string, batches []arrow.RecordBatch, evict bool) bool {
 	var n int64
 	for _, b := range batches {
 		n += ingest.BatchBytes(b)
 	}
-	if n > c.max || n == 0 {
-		return
+	if n > c.max || n == 0 || (!evict && n > c.Free()) {
+		return false
 	}
 	kept, err := c.copyOf(batches)
 	if err != nil {
-		return // a batch Concatenate cannot copy: the file is read from disk instead
+		return false // a batch Concatenate cannot copy: the file is read from disk instead
 	}
 	n = 0
 	for _, b := range kept {
 		n += ingest.BatchBytes(b)
 	}
-	if n > c.max { // the copies' buffers are rounded up
-		release(kept)
-		return
-	}
 	c.mu.Lock()
+	_, dup := c.entries[key]
+	if n > c.max || (!evict && (dup || c.bytes+n > c.max)) { // the copies' buffers are rounded up
+		c.mu.Unlock()
+		release(kept)
+		return false
+	}
 	var evicted []arrow.RecordBatch
 	if el, ok := c.entries[key]; ok {
 		evicted = append(evicted, c.remove(el).batches...)
@@ -89,6 +99,7 @@ func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
 	c.bytes += n
 	c.mu.Unlock()
 	release(evicted)
+	return true
 }
 
 // copyOf copies batches into the cache's allocator, joining runs of
@@ -158,36 +169,12 @@ func (c *Cache) Get(key string) (batches []arrow.RecordBatch, ok bool) {
 	return out, true
 }
 
-// Free is how many bytes the cache can take without evicting anything.
+// Free is how many bytes the cache can take without evicting anything
+// (Offer).
 func (c *Cache) Free() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return max(c.max-c.bytes, 0)
-}
-
-// Adopt keeps batches under key as they are, without copying them, if
-// they fit in the free room: unlike Put it never evicts, so a scan that
-// fills the cache with what it read cannot push out what the node flushed
-// a moment ago. It takes over the caller's references either way, and
-// reports whether it kept the batches. Adopt is for batches a reader has
-// just decoded into memory outside the Go heap (see New's note).
-func (c *Cache) Adopt(key string, batches []arrow.RecordBatch) bool {
-	var n int64
-	for _, b := range batches {
-		n += ingest.BatchBytes(b)
-	}
-	c.mu.Lock()
-	_, dup := c.entries[key]
-	ok := !dup && n > 0 && c.bytes+n <= c.max
-	if ok {
-		c.entries[key] = c.order.PushFront(&entry{key: key, batches: batches, bytes: n})
-		c.bytes += n
-	}
-	c.mu.Unlock()
-	if !ok {
-		release(batches)
-	}
-	return ok
 }
 
 // Forget drops key's entry, if any.

@@ -26,10 +26,10 @@ func batch(mem memory.Allocator, n int) arrow.RecordBatch {
 
 func TestCache(t *testing.T) {
 	type step struct {
-		op   string // put, adopt, get, forget
+		op   string // put, offer, get, forget
 		key  string
-		rows int  // put, adopt: rows of the batch
-		hit  bool // get: expected hit; adopt: expected to be kept
+		rows int  // put, offer: rows of the batch
+		hit  bool // get: expected hit; offer: expected to be kept
 	}
 	cases := []struct {
 		name  string
@@ -46,12 +46,12 @@ func TestCache(t *testing.T) {
 		{"put_again_replaces", 2, []step{{"put", "a", 100, false}, {"put", "a", 200, false}, {"get", "a", 0, true}}, 1},
 		{"forget", 2, []step{{"put", "a", 100, false}, {"forget", "a", 0, false}, {"get", "a", 0, false}}, 0},
 		{"zero_keeps_nothing", 0, []step{{"put", "a", 1, false}, {"get", "a", 0, false}}, 0},
-		{"adopt_into_free_room", 2, []step{{op: "put", key: "a", rows: 100},
-			{op: "adopt", key: "b", rows: 100, hit: true}, {op: "get", key: "b", hit: true}, {op: "get", key: "a", hit: true}}, 2},
-		{"adopt_never_evicts", 2, []step{{op: "put", key: "a", rows: 100}, {op: "put", key: "b", rows: 100},
-			{op: "adopt", key: "c", rows: 100}, {op: "get", key: "c"}, {op: "get", key: "a", hit: true}, {op: "get", key: "b", hit: true}}, 2},
-		{"adopt_keeps_what_is_kept", 3, []step{{op: "put", key: "a", rows: 100},
-			{op: "adopt", key: "a", rows: 100}, {op: "get", key: "a", hit: true}}, 1},
+		{"offer_into_free_room", 2, []step{{op: "put", key: "a", rows: 100},
+			{op: "offer", key: "b", rows: 100, hit: true}, {op: "get", key: "b", hit: true}, {op: "get", key: "a", hit: true}}, 2},
+		{"offer_never_evicts", 2, []step{{op: "put", key: "a", rows: 100}, {op: "put", key: "b", rows: 100},
+			{op: "offer", key: "c", rows: 100}, {op: "get", key: "c"}, {op: "get", key: "a", hit: true}, {op: "get", key: "b", hit: true}}, 2},
+		{"offer_keeps_what_is_kept", 3, []step{{op: "put", key: "a", rows: 100},
+			{op: "offer", key: "a", rows: 100}, {op: "get", key: "a", hit: true}}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,11 +64,13 @@ func TestCache(t *testing.T) {
 					b := batch(mem, s.rows)
 					c.Put(s.key, []arrow.RecordBatch{b})
 					b.Release() // the cache holds its own reference
-				case "adopt":
+				case "offer":
 					free := c.Free()
-					if kept := c.Adopt(s.key, []arrow.RecordBatch{batch(mem, s.rows)}); kept != s.hit {
-						t.Fatalf("step %d: Adopt(%q) = %v with %d bytes free, want %v", i, s.key, kept, free, s.hit)
+					b := batch(mem, s.rows)
+					if kept := c.Offer(s.key, []arrow.RecordBatch{b}); kept != s.hit {
+						t.Fatalf("step %d: Offer(%q) = %v with %d bytes free, want %v", i, s.key, kept, free, s.hit)
 					}
+					b.Release()
 				case "get":
 					got, ok := c.Get(s.key)
 					if ok != s.hit {

@@ -10,13 +10,12 @@
 // removed by retention, compaction or DROP TABLE is simply never asked for
 // again and leaves with the least recently used entries.
 //
-// A scan that decodes files itself (query, filescan.go) hands them over
-// with Adopt, which keeps them only in free room: reads never evict what
-// the node flushed.
+// A scan that decodes files itself (query, filescan.go) offers them with
+// Offer, which keeps them only in free room: reads never evict what the
+// node flushed.
 //
-// Put copies the batches into memory the cache allocates (C memory by
-// default, outside the Go heap), joining small ones; Adopt keeps the
-// batches it is given; Get retains what it hands over, and an evicted
-// entry releases only the cache's reference, so a query streaming it
-// keeps its batches.
+// Put and Offer copy the batches into memory the cache allocates (C
+// memory by default, outside the Go heap), joining small ones; Get retains
+// what it hands over, and an evicted entry releases only the cache's
+// reference, so a query streaming it keeps its batches.
 package hotcache

@@ -46,11 +46,11 @@ type MemoryFiles interface {
 	// Get returns the batches of a file, retained for the caller; ok is
 	// false for a file not held.
 	Get(key string) (batches []arrow.RecordBatch, ok bool)
-	// Free is how many bytes Adopt can take now.
+	// Free is how many bytes Offer can take now.
 	Free() int64
-	// Adopt keeps a file's batches if they fit in the free room, taking
-	// over the caller's references either way.
-	Adopt(key string, batches []arrow.RecordBatch) bool
+	// Offer keeps a copy of a file's batches if it fits in the free
+	// room; the caller keeps its batches.
+	Offer(key string, batches []arrow.RecordBatch) bool
 }
 
 // Source gives the engine a consistent snapshot of one table, and a
