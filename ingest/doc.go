@@ -51,9 +51,9 @@
 // behalf (Adopt, adopt.go), raising its flushed positions so that nothing
 // is applied twice.
 //
-// Files are snappy-compressed with 16384-row row groups, not zstd as
-// DESIGN.md has it: queries and the first batch of a scan are faster for
-// files about a third larger (parquetopts.go has the measurements).
+// Files are snappy-compressed with 122880-row row groups, not zstd as
+// DESIGN.md has it: queries are faster for files about a third larger
+// (parquetopts.go has the measurements).
 //
 // # Tables and schemas
 //

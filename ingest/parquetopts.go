@@ -8,15 +8,18 @@ import (
 )
 
 // writerOptions are the Parquet writer settings of a flush: snappy and
-// row groups of 16384 rows. NOTE: a departure from DESIGN.md, which says
+// row groups of 122880 rows. NOTE: a departure from DESIGN.md, which says
 // zstd. Measured on TPC-H SF0.1, before/after binaries side by side
-// (bench, three rounds each): zstd level 1 with 122880-row groups gave
-// 14.5-15.6 ms to a full scan's first batch and TPC-H at 1.35-1.41x
-// in-process DuckDB; snappy with 16384-row groups 7.6 ms and 1.22x, the
-// flush as fast, files 39% larger (23 -> 32 MiB). DuckDB decodes a whole
-// row group's pages before its first chunk, and decodes snappy faster than
-// zstd; zstd with small row groups had the first batch (8.8 ms) but made
-// TPC-H slower (1.48x).
+// (bench, three rounds each): zstd level 1 gave TPC-H at 1.35-1.41x
+// in-process DuckDB over the generator's files, snappy 1.20-1.22x, the
+// flush as fast, files 30-39% larger; DuckDB decodes snappy faster.
+//
+// The row groups were 16384 rows while full scans were DuckDB's (it
+// decodes a whole row group before its first chunk: first batch 7.6 ms
+// against 10.9). Scans of every column now stream from memory or decode
+// files themselves (query, filescan.go), so the larger groups DuckDB
+// prefers came back: at SF1, TPC-H 3.23 -> 3.00 s (DuckDB alone over the
+// same files 3.16 -> 2.82 s), the flush 5% less CPU.
 //
 // Decimals of up to 18 digits are stored as INT32/INT64, not fixed-size
 // binary: DuckDB
@@ -36,10 +39,13 @@ import (
 // file larger (SF1 lineitem, 1.3 M rows: 1.19 -> 1.08 s, 54.7 -> 52.6 MB;
 // DuckDB reads of l_partkey 10% faster, of l_orderkey, which keeps its
 // dictionary, unchanged).
+// rowGroupRows is the row group size of the files a flush writes.
+const rowGroupRows = 122880
+
 func writerOptions(schema *arrow.Schema, batches []arrow.RecordBatch) []parquet.WriterProperty {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithMaxRowGroupLength(16384),
+		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithCreatedBy("miniodb"),
 		parquet.WithStoreDecimalAsInteger(true),
 	}

@@ -40,8 +40,7 @@ import (
 // Go's scheduler lets busy decoders hold back the goroutines that send it
 // (first batch after a restart: 35-55 ms without both, 11-35 ms with).
 
-// fileBatchRows is the size of a decoded batch: the flush's row group, so
-// a batch decodes from one row group and the first one is ready soon.
+// fileBatchRows is the size of a decoded batch.
 const fileBatchRows = 16384
 
 // fileLookahead bounds the batches each decoder holds ready.
