@@ -1,20 +1,16 @@
 package query
 
-// #include <stdlib.h>
-import "C"
-
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/cdata"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/miniodb/miniodb/duckarrow"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query/sandbox"
 )
@@ -299,24 +295,18 @@ func (s *session) copyBatches(name string, schema *arrow.Schema, batches []arrow
 	// DuckDB's duckdb_arrow_scan views are global to the database, not per
 	// connection: each needs a name no concurrent query uses.
 	scan := fmt.Sprintf("__mdb_scan_%d", s.e.scans.Add(1))
-	rdr, err := array.NewRecordReader(schema, batches)
+	var copyErr error // DuckDB's, classified
+	err := duckarrow.With(s.conn, scan, schema, batches, func() error {
+		copyErr = exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(name), quoteIdent(scan)))
+		return copyErr
+	})
+	if copyErr != nil {
+		return copyErr
+	}
 	if err != nil {
-		return fmt.Errorf("%w: batch reader: %v", ErrInternal, err)
+		return fmt.Errorf("%w: %v", ErrInternal, err)
 	}
-	defer rdr.Release()
-	stream := C.calloc(1, C.size_t(unsafe.Sizeof(cdata.CArrowArrayStream{})))
-	defer func() {
-		cdata.ReleaseCArrowArrayStream((*cdata.CArrowArrayStream)(stream))
-		C.free(stream)
-	}()
-	cdata.ExportRecordReader(rdr, (*cdata.CArrowArrayStream)(stream))
-	if bindings.ArrowScan(s.conn, scan, bindings.ArrowStream{Ptr: stream}) == bindings.StateError {
-		return fmt.Errorf("%w: register arrow scan %s", ErrInternal, scan)
-	}
-	// The scan view goes before the stream behind it is released (deferred
-	// above, so it runs after this).
-	defer exec(s.conn, "DROP VIEW IF EXISTS "+quoteIdent(scan))
-	return exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(name), quoteIdent(scan)))
+	return nil
 }
 
 func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string, error) {
