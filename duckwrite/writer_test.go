@@ -1,0 +1,142 @@
+package duckwrite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// Every type Supports accepts comes back from arrow-go's reader with its
+// type, values and nulls, in more than one row group, with the footer's
+// key-value metadata; the types it refuses are refused.
+func TestRoundTrip(t *testing.T) {
+	cases := []struct {
+		typ    arrow.DataType
+		values string // JSON, as array.FromJSON reads it
+		ok     bool   // Supports
+	}{
+		{arrow.FixedWidthTypes.Boolean, `[true, null, false]`, true},
+		{arrow.PrimitiveTypes.Int8, `[-128, null, 127]`, true},
+		{arrow.PrimitiveTypes.Int16, `[-32768, null, 32767]`, true},
+		{arrow.PrimitiveTypes.Int32, `[-2147483648, null, 2147483647]`, true},
+		{arrow.PrimitiveTypes.Int64, `[-9223372036854775808, null, 9223372036854775807]`, true},
+		{arrow.PrimitiveTypes.Uint8, `[0, null, 255]`, true},
+		{arrow.PrimitiveTypes.Uint16, `[0, null, 65535]`, true},
+		{arrow.PrimitiveTypes.Uint32, `[0, null, 4294967295]`, true},
+		{arrow.PrimitiveTypes.Uint64, `[0, null, 18446744073709551615]`, true},
+		{arrow.PrimitiveTypes.Float32, `[-1.5, null, 3.25]`, true},
+		{arrow.PrimitiveTypes.Float64, `[-1.5e300, null, 2.5]`, true},
+		{arrow.BinaryTypes.String, `["a", null, "ü ' \" x"]`, true},
+		{arrow.BinaryTypes.LargeString, `["a", null, ""]`, true},
+		{arrow.BinaryTypes.Binary, `["AAE=", null, ""]`, true},
+		{arrow.BinaryTypes.LargeBinary, `["AAE=", null, "/w=="]`, true},
+		{arrow.FixedWidthTypes.Date32, `["1970-01-01", null, "2026-11-26"]`, true},
+		{&arrow.Decimal128Type{Precision: 15, Scale: 2}, `["-12345678901.23", null, "0.01"]`, true},
+		{&arrow.Decimal128Type{Precision: 38, Scale: 10}, `["-1234567890123456789012345678.0123456789", null, "1"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Second}, `["2026-11-26T01:02:03", null, "1900-01-01T00:00:00"]`, false},
+		{&arrow.TimestampType{Unit: arrow.Millisecond}, `["2026-11-26T01:02:03.004", null, "1970-01-01T00:00:00"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Microsecond}, `["2026-11-26T01:02:03.000004", null, "1970-01-01T00:00:00"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Nanosecond}, `["2026-11-26T01:02:03.000000005", null, "1970-01-01T00:00:00"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, `["2026-11-26T01:02:03.000004Z", null, "1970-01-01T00:00:00Z"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "America/New_York"}, `["2026-11-26T01:02:03.000005Z", null, "1969-12-31T23:59:59.999Z"]`, true},
+		{&arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}, `["2026-11-26T01:02:03.000000005Z", null, "1970-01-01T00:00:00Z"]`, false},
+		{&arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, `["2026-11-26T01:02:03.004Z", null, "1969-12-31T23:59:59.999Z"]`, false},
+		{arrow.FixedWidthTypes.Time64us, `[1, null, 2]`, false},
+		{&arrow.Decimal256Type{Precision: 40, Scale: 2}, `["1.00", null, "2.00"]`, false},
+		{arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[1], null, []]`, false},
+	}
+	w, err := Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, tc := range cases {
+		t.Run(strings.ReplaceAll(tc.typ.String(), "/", "_"), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			schema := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+				{Name: "v", Type: tc.typ, Nullable: true}}, nil)
+			if got := Supports(schema); got != tc.ok {
+				t.Fatalf("Supports = %v, want %v", got, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			var batches []arrow.RecordBatch
+			for i := range 4 { // 4 batches of 3 rows, row groups of 5 rows
+				col, _, err := array.FromJSON(mem, tc.typ, strings.NewReader(tc.values))
+				if err != nil {
+					t.Fatal(err)
+				}
+				kb := array.NewInt64Builder(mem)
+				kb.AppendValues([]int64{int64(3 * i), int64(3*i + 1), int64(3*i + 2)}, nil)
+				k := kb.NewArray()
+				kb.Release()
+				batches = append(batches, array.NewRecordBatch(schema, []arrow.Array{k, col}, 3))
+				k.Release()
+				col.Release()
+			}
+			defer func() {
+				for _, b := range batches {
+					b.Release()
+				}
+			}()
+			path := filepath.Join(t.TempDir(), "f.parquet")
+			if err := w.Write(path, schema, batches, 5, map[string]string{"miniodb.table": "t'x"}); err != nil {
+				t.Fatal(err)
+			}
+			got, meta, groups := readBack(t, path)
+			defer got.Release()
+			if meta != "t'x" || groups < 2 {
+				t.Fatalf("footer: miniodb.table %q, %d row groups; want t'x and several", meta, groups)
+			}
+			for i, f := range schema.Fields() { // the reader adds field ids as metadata
+				if g := got.Schema().Field(i); g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
+					t.Fatalf("column %d read back as %s %s, written as %s %s", i, g.Name, g.Type, f.Name, f.Type)
+				}
+			}
+			want := array.NewTableFromRecords(schema, batches)
+			defer want.Release()
+			for i := range schema.NumFields() {
+				if !array.ChunkedEqual(got.Column(i).Data(), want.Column(i).Data()) {
+					t.Fatalf("column %d differs:\ngot  %v\nwant %v", i, got.Column(i).Data().Chunks(), want.Column(i).Data().Chunks())
+				}
+			}
+		})
+	}
+}
+
+func readBack(t *testing.T, path string) (arrow.Table, string, int) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	pr, err := file.NewParquetReader(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	meta := ""
+	if v := pr.MetaData().KeyValueMetadata().FindValue("miniodb.table"); v != nil {
+		meta = *v
+	}
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl, meta, pr.NumRowGroups()
+}
