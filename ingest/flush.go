@@ -296,7 +296,7 @@ func (s *Service) writeFile(ctx context.Context, node, table, incarnation string
 	day := dayString(key.day)
 	objKey := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, key.partition, day, ulid.Make())
 	staging := filepath.Join(s.cache.Dir(), ".staging", filepath.Base(objKey)+".tmp")
-	size, err := writeParquet(staging, schema, g, map[string]string{
+	size, err := s.writeParquet(staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
 		"miniodb.node": node, "miniodb.incarnation": incarnation,
@@ -326,16 +326,25 @@ func (s *Service) upload(ctx context.Context, key, path string, size int64) erro
 	return nil
 }
 
-func writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]string) (int64, error) {
+// ParquetWriter writes a flush's files faster than arrow-go where it
+// supports the schema (package duckwrite).
+type ParquetWriter interface {
+	Supports(schema *arrow.Schema) bool
+	Write(path string, schema *arrow.Schema, batches []arrow.RecordBatch, rowGroupRows int, meta map[string]string) error
+}
+
+// writeParquet writes a group's file to path with Config.Parquet if it
+// takes the schema, else with arrow-go (WriteParquet), and returns its
+// size.
+func (s *Service) writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if err := WriteParquet(f, schema, g.batches, meta); err != nil {
+	if s.cfg.Parquet != nil && s.cfg.Parquet.Supports(schema) {
+		if err := s.cfg.Parquet.Write(path, schema, g.batches, rowGroupRows, meta); err != nil {
+			return 0, err
+		}
+	} else if err := writeParquetFile(path, schema, g.batches, meta); err != nil {
 		return 0, err
 	}
 	st, err := os.Stat(path)
@@ -343,6 +352,15 @@ func writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]s
 		return 0, err
 	}
 	return st.Size(), nil
+}
+
+func writeParquetFile(path string, schema *arrow.Schema, batches []arrow.RecordBatch, meta map[string]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close() // on error; arrow-go's writer closes it when done
+	return WriteParquet(f, schema, batches, meta)
 }
 
 func schemaHash(s *arrow.Schema) string {

@@ -7,8 +7,9 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 )
 
-// writerOptions are the Parquet writer settings of a flush: snappy and
-// row groups of 122880 rows. NOTE: a departure from DESIGN.md, which says
+// writerOptions are arrow-go's Parquet writer settings, for the flush's
+// files that DuckDB does not write (Config.Parquet) and for compaction:
+// snappy and row groups of 122880 rows, as DuckDB writes them. NOTE: a departure from DESIGN.md, which says
 // zstd. Measured on TPC-H SF0.1, before/after binaries side by side
 // (bench, three rounds each): zstd level 1 gave TPC-H at 1.35-1.41x
 // in-process DuckDB over the generator's files, snappy 1.20-1.22x, the

@@ -56,6 +56,10 @@ type Config struct {
 	// counts as durable (wal.replicate: objstore; ship.go), so another
 	// node can replay this node's unflushed rows if it dies (Adopt).
 	ShipWAL bool
+	// Parquet, if set, writes the flush's files of the schemas it
+	// supports (package duckwrite); arrow-go writes the others, and all
+	// of them when it is nil.
+	Parquet ParquetWriter
 	// Hot, if set, is given the batches of every file this node commits,
 	// for queries to read without decoding the file (package hotcache).
 	Hot      HotFiles

@@ -29,6 +29,7 @@ import (
 	"github.com/miniodb/miniodb/auth"
 	"github.com/miniodb/miniodb/backup"
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/duckwrite"
 	"github.com/miniodb/miniodb/flight"
 	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
@@ -82,6 +83,10 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
+// flushWriterMemory bounds the DuckDB database that writes the flush's
+// Parquet files: it holds a row group or two of each file being written.
+const flushWriterMemory = "1GB"
+
 // node is everything one running server owns, closed in reverse order.
 type node struct {
 	cfg         Config
@@ -90,6 +95,7 @@ type node struct {
 	bucket      objstore.Bucket
 	cache       *objstore.Cache
 	hot         *hotcache.Cache // nil: cache.memory_bytes 0
+	parquet     *duckwrite.Writer
 	metrics     *api.Metrics
 	tel         *api.Telemetry
 	ingest      *ingest.Service
@@ -232,15 +238,22 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		c := hotcache.New(cfg.Cache.MemoryBytes, nil)
 		hot, memory, n.hot = c, c, c
 	}
+	// The flush writes Parquet with DuckDB's writer (package duckwrite).
+	// Its buffers are a row group or two per file being written.
+	if n.parquet, err = duckwrite.Open(flushWriterMemory); err != nil {
+		cat.Close()
+		return nil, err
+	}
 	n.ingest, err = ingest.Open(ctx, ingest.Config{
 		WALDir: filepath.Join(dir, "wal"), NodeID: cfg.Server.NodeID, RefreshInterval: cfg.refreshInterval(), WALSegmentSize: cfg.WAL.SegmentSize, WALMaxBytes: cfg.WAL.MaxBytes,
 		Partitions: cfg.Storage.Partitions, BufferSize: buf.BufferSize, FlushInterval: buf.FlushInterval,
 		MaxMemory: buf.MaxMemory, MaxBuffered: buf.MaxBuffered, FlushConcurrency: buf.FlushWorkers,
 		Overrides: cfg.tableOverrides(), Policy: tablePolicy(cfg.TableManagement), Observer: n.metrics,
 		ShipWAL: cfg.WAL.shipped(), Decisions: decider(cat), PrepareTimeout: cfg.Cluster.PrepareTimeout, DecisionTTL: cfg.Cluster.decisionTTL(),
-		Hot: hot,
+		Hot: hot, Parquet: n.parquet,
 	}, cat, bucket, cache, log)
 	if err != nil {
+		n.parquet.Close()
 		cat.Close()
 		return nil, err
 	}
@@ -419,6 +432,9 @@ func (n *node) close(ctx context.Context) error {
 		if err := n.ingest.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if n.parquet != nil {
+		n.parquet.Close() // after the ingest's last flush
 	}
 	errs = append(errs, leaveCluster(ctx, n.members), n.cat.Close())
 	err := errors.Join(errs...)
