@@ -119,7 +119,6 @@ func exec(conn bindings.Connection, sql string) error {
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-
 // Supports is the package's Supports, for callers that take the Writer
 // as an interface.
 func (w *Writer) Supports(schema *arrow.Schema) bool { return Supports(schema) }

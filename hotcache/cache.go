@@ -63,7 +63,9 @@ func (c *Cache) Put(key string, batches []arrow.RecordBatch) { c.put(key, batche
 // room and key is not kept yet: unlike Put it never evicts, so a scan
 // that offers what it read cannot push out what the node flushed a moment
 // ago. It reports whether it kept them; the caller keeps its batches.
-func (c *Cache) Offer(key string, batches []arrow.RecordBatch) bool { return c.put(key, batches, false) }
+func (c *Cache) Offer(key string, batches []arrow.RecordBatch) bool {
+	return c.put(key, batches, false)
+}
 
 func (c *Cache) put(key string, batches []arrow.RecordBatch, evict bool) bool {
 	var n int64
