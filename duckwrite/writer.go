@@ -126,11 +126,16 @@ func (w *Writer) Supports(schema *arrow.Schema) bool { return Supports(schema) }
 // Supports reports whether every column of schema is of a type DuckDB's
 // Arrow scan takes and its Parquet writer stores so that arrow-go reads
 // it back as the same Arrow type (writer_test.go checks each).
+// Column names must differ in more than case: DuckDB's identifiers do
+// not, and it would rename one of the columns.
 func Supports(schema *arrow.Schema) bool {
+	names := map[string]bool{}
 	for _, f := range schema.Fields() {
-		if !supported(f.Type) {
+		lower := strings.ToLower(f.Name)
+		if !supported(f.Type) || names[lower] {
 			return false
 		}
+		names[lower] = true
 	}
 	return true
 }

@@ -114,6 +114,23 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// Columns whose names differ only in case are left to arrow-go.
+func TestSupportsNames(t *testing.T) {
+	i64 := arrow.PrimitiveTypes.Int64
+	for _, tc := range []struct {
+		names []string
+		ok    bool
+	}{{[]string{"a", "b"}, true}, {[]string{"a", "A"}, false}, {[]string{"Id", "ID", "x"}, false}} {
+		fields := make([]arrow.Field, len(tc.names))
+		for i, n := range tc.names {
+			fields[i] = arrow.Field{Name: n, Type: i64, Nullable: true}
+		}
+		if got := Supports(arrow.NewSchema(fields, nil)); got != tc.ok {
+			t.Errorf("Supports(%v) = %v, want %v", tc.names, got, tc.ok)
+		}
+	}
+}
+
 func readBack(t *testing.T, path string) (arrow.Table, string, int) {
 	t.Helper()
 	fh, err := os.Open(path)

@@ -64,7 +64,10 @@ type decoded struct {
 // readsBack reports whether arrow-go reads a file the flush wrote under
 // schema back with exactly schema's column types (the stored Arrow schema
 // makes it so for every type the flush writes; this checks, instead of
-// assuming, by writing and reading an empty file).
+// assuming, by writing and reading an empty file with arrow-go's writer).
+// DuckDB writes the flush's files only for schemas whose every type it
+// round-trips (duckwrite.Supports), a subset of these; decodeFile checks
+// each file's types all the same.
 func readsBack(schema *arrow.Schema) bool {
 	var buf bytes.Buffer
 	if err := ingest.WriteParquet(&buf, schema, nil, nil); err != nil {
