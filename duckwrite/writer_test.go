@@ -53,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 		{&arrow.Decimal256Type{Precision: 40, Scale: 2}, `["1.00", null, "2.00"]`, false},
 		{arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[1], null, []]`, false},
 	}
-	w, err := Open("")
+	w, err := Open()
 	if err != nil {
 		t.Fatal(err)
 	}

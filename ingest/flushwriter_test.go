@@ -22,7 +22,7 @@ import (
 // and with arrow-go the others; either file holds the rows, the table's
 // Arrow types and the footer metadata a catalog rebuild reads.
 func TestFlushParquetWriter(t *testing.T) {
-	dw, err := duckwrite.Open("")
+	dw, err := duckwrite.Open()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,10 +83,6 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
-// flushWriterMemory bounds the DuckDB database that writes the flush's
-// Parquet files: it holds a row group or two of each file being written.
-const flushWriterMemory = "1GB"
-
 // node is everything one running server owns, closed in reverse order.
 type node struct {
 	cfg         Config
@@ -239,8 +235,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 		hot, memory, n.hot = c, c, c
 	}
 	// The flush writes Parquet with DuckDB's writer (package duckwrite).
-	// Its buffers are a row group or two per file being written.
-	if n.parquet, err = duckwrite.Open(flushWriterMemory); err != nil {
+	if n.parquet, err = duckwrite.Open(); err != nil {
 		cat.Close()
 		return nil, err
 	}
