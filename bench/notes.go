@@ -28,32 +28,33 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | TPC-H at SF1 by default (the issue's scale) | bench/options.go, Makefile | per-query fixed cost (a connection, views, prepare: 1–3 ms) is 10–30% of a 10–35 ms SF0.1 query, 1–3% at SF1 |
 | the flush encodes Parquet with DuckDB's writer (COPY from an Arrow scan of the batches, one thread per file, files written two at a time), for every schema DuckDB round-trips; ARROW:schema stored as arrow-go does, so arrow-go reads the files back with the table's types (departs from DESIGN.md, said in ingest/doc.go) | duckwrite/, ingest/flush.go | eight 750k-row SF1 lineitem files on two cores: arrow-go 2.8 s, DuckDB 1.5 s (2.3 s with two DuckDB threads per file); the flush after a 6 M-row DoPut 2.9–3.0 → 1.6 s, until in Parquet 4.6–4.7 → 3.1–3.2 s; files 225 → 198 MiB |
 | flush row groups of 122880 rows instead of 16384 (scans of every column no longer wait for DuckDB to decode a whole row group) | ingest/parquetopts.go | SF1, one bench run each: TPC-H 3.23 → 3.00 s, DuckDB alone over the same files 3.16 → 2.82 s (the ratio 1.02× → 1.06×; against the generator's files 1.19× → 1.08×), concurrency 21 → 26.5 queries/s, flush CPU −5% |
-| a SELECT * decodes the files not in memory itself (arrow-go, one decoder per core, files in order) and hands each to the memory cache while it has free room (hotcache Adopt: never evicts); the first file's first row group is decoded in 2048-row batches and the other decoders wait for the first batch | query/filescan.go, hotcache/cache.go | MinIO full scan with a warm cache (the second scan after a restart): 0.27× → 0.82–0.86× of raw DoGet, first batch 10.2 → 2.7 ms; with a cold cache the same speed as DuckDB's stream (0.26–0.27×), both bound by decoding Parquet; its first batch 12 → 29 ms (busy decoders hold back the goroutines that send it; 35–55 ms before the smaller first row group and the waiting decoders) |
-| tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; klauspost's plain snappy encoder instead of the "better" one arrow-go registers: writer −9%, files +15% (1.3 M SF1 rows); no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20%; for the decoding scan's first batch after a restart, one decoder instead of two, decoding columns one after another, or yielding after every batch: no better within the noise (10–50 ms over two restarts each); copying a file's batches into the memory cache from the flush worker before the commit (so that a scan right after the flush finds them all): ingest until in Parquet 11% slower at SF1 (4.1–4.6 → 4.5–5.1 s, A/B, four loads each) |
+| a SELECT * decodes the files not in memory itself (arrow-go, one decoder per core, files in order) and offers each to the memory cache while it has free room (hotcache Offer: copies into C memory, never evicts); the first file's first row group is decoded in 2048-row batches and the other decoders wait for the first batch | query/filescan.go, hotcache/cache.go | MinIO full scan with a warm cache (the second scan after a restart): 0.27× → 0.82–0.86× of raw DoGet, first batch 10.2 → 2.7 ms; with a cold cache the same speed as DuckDB's stream (0.26–0.27×), both bound by decoding Parquet; its first batch 12 → 29 ms (busy decoders hold back the goroutines that send it; 35–55 ms before the smaller first row group and the waiting decoders) |
+| tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; klauspost's plain snappy encoder instead of the "better" one arrow-go registers: writer −9%, files +15% (1.3 M SF1 rows); no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20%; for the decoding scan's first batch after a restart, one decoder instead of two, decoding columns one after another, or yielding after every batch: no better within the noise (10–50 ms over two restarts each); the memory cache keeping a decoding scan's batches without copying them: arrow-go decodes decimals into Go memory whatever the allocator, and a cold SF1 lineitem scan grew the node by 1.5 GiB instead of 1.2–1.3; copying a file's batches into the memory cache from the flush worker before the commit (so that a scan right after the flush finds them all): ingest until in Parquet 11% slower at SF1 (4.1–4.6 → 4.5–5.1 s, A/B, four loads each) |
 
 ## Where the goals are not met, and what to try next
 
-- Ingest until in Parquet (0.17–0.26× locally over six SF1 runs, 0.2496× in the last, 0.16–0.20× on MinIO, goal 0.25×): the flush is CPU-bound in arrow-go's
-  Parquet writer (perf of a node ingesting lineitem: the writer is 62% of its CPU; snappy 14%, dictionaries of
-  strings 14% and of integers 15%, allocation and zeroing ~10%). Writing uncompressed saves 27% of the writer's
-  time but doubles the files; the string dictionaries are what keep DuckDB fast on flag and mode columns. A bulk
-  load is flushed only after its DoPut commits, so flush and ingest run one after the other. Next: encode a
-  large staged ingest's Parquet while it still arrives and commit the files with it (the flush and the
-  transaction would share the LSN bookkeeping).
+- Ingest until in Parquet on MinIO (0.24×, goal 0.25×; locally 0.34× since DuckDB writes the flush's files): the
+  upload runs on the cores MinIO and the client share; minio-go signs each payload with SHA-256 over plain HTTP
+  (4% of a node's CPU during the flush, and MinIO checks it again). An unsigned payload would save that but let
+  an HTTP peer alter the body unseen (the CRC64 checksum catches corruption, not tampering): not done. A bulk
+  load is still flushed only after its DoPut commits; encoding a large staged ingest while it arrives would
+  overlap the two (the DoPut leaves ≈ 0.3 of a core idle).
 - Full scan on MinIO with a cold cache (0.26–0.31×) and its first batch (12–29 ms against < 10): after the restart
   the files must be decoded, by DuckDB or by arrow-go (≈ 400–500 MiB/s on the cores the bench client and the
   sending share, against ≈ 1500 MiB/s for ready batches); the scan hands them to the memory cache, so the next
-  scan meets the goal. The first batch waits for decoders that Go's scheduler runs ahead of the goroutines
-  sending it. Its peak RSS growth is the memory cache filling with the table (bounded by cache.memory_bytes).
-- TPC-H on MinIO with a cold cache (1.16–1.19×): the first query of each table downloads its files from MinIO; the
-  baseline reads local files.
+  scan streams from memory (0.76–0.86× over the last runs: lineitem's 990 MiB of batches fill the 1 GiB cache to
+  the brim, and a file that does not fit is decoded again). The first batch waits for decoders that Go's
+  scheduler runs ahead of the goroutines sending it. Its peak RSS growth is the memory cache filling with the
+  table (bounded by cache.memory_bytes).
+- TPC-H on MinIO with a cold cache (1.16–1.28×): the first query of each table downloads its files from MinIO; the
+  baseline reads local files (and got faster with DuckDB-written files, 3.2 → 2.6 s, while the download did not).
 - Concurrency: until this session the workload started while 6 M lineitem rows were still buffered, and a query
   over buffered rows copies them into DuckDB first (query/session.go bufferRelation): 0.7 queries/s and a 22 s
-  p99 in the first run. It now waits for the flush, as the other workloads do (≈ 21–23 queries/s, p99 ≈ 550 ms).
+  p99 in the first run. It now waits for the flush, as the other workloads do (≈ 21–32 queries/s, p99 ≈ 400–550 ms).
   The copy itself stays: a query over a large unflushed buffer pays it.
 - Scan peak RSS growth: one or two samples of five reach ≈ 480 MiB, the first scans after the 1 GB ingest: the Go
   heap that held the buffer is garbage the collector has not yet reclaimed, and the scan's transient buffers grow
   the process meanwhile (the median stays under 60 MiB).
-- wal.replicate: objstore (0.13–0.25× durable) and the 3-node cluster (0.33–0.52× durable) put every WAL group into
+- wal.replicate: objstore (0.13–0.25× durable) and the 3-node cluster (0.33–0.52× durable, 0.43× in the last run) put every WAL group into
   MinIO, or split the batch between nodes, on the same 2 cores as the client, MinIO and Redis.
 `
