@@ -48,12 +48,13 @@ const fileLookahead = 4
 
 // fileScan decodes files in the background for a Stream.
 type fileScan struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	files  []chan decoded // one per file, in the snapshot's order
-	at     int            // the file being streamed
-	begun  chan struct{}  // closed once the stream has taken a batch
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	files   []chan decoded // one per file, in the snapshot's order
+	at      int            // the file being streamed
+	begun   chan struct{}  // closed once the stream has taken a batch (begin)
+	started bool           // begun is closed; the stream's goroutine only
+	wg      sync.WaitGroup
 }
 
 type decoded struct {
@@ -157,10 +158,10 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 func (fs *fileScan) next() (arrow.RecordBatch, error) {
 	for fs.at < len(fs.files) {
 		d, ok := <-fs.files[fs.at]
+		// The first file has given its first batch, or ended: the other
+		// decoders may start.
+		fs.begin()
 		if ok {
-			if fs.at == 0 && d.b != nil && !isClosed(fs.begun) {
-				close(fs.begun)
-			}
 			return d.b, d.err
 		}
 		if err := fs.ctx.Err(); err != nil { // a decoder stopped early
@@ -296,12 +297,10 @@ func (e *Engine) sendBatches(ctx context.Context, f catalog.File, rr pqarrow.Rec
 	return nil
 }
 
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
+func (fs *fileScan) begin() {
+	if !fs.started {
+		fs.started = true
+		close(fs.begun)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -176,5 +177,37 @@ func TestVerbatimScanBrokenFile(t *testing.T) {
 	}
 	if _, ok := hot.Get(broken); ok {
 		t.Fatal("the broken file is kept in memory")
+	}
+}
+
+// A first file without rows does not hold back the decoders of the
+// others (they wait for the stream's first batch).
+func TestVerbatimScanEmptyFirstFile(t *testing.T) {
+	alloc := newCounting(t)
+	hot := hotcache.New(0, nil)
+	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 1000)
+	empty := filepath.Join(ft.dir, ft.files[0].Key)
+	w, err := os.Create(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ingest.WriteParquet(w, ft.schema, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	ft.files[0].Rows = 0
+	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := drain(ctx, t, e, "SELECT * FROM t")
+	if err != nil || n != 2500 {
+		t.Fatalf("streamed %d rows, err %v; want 2500", n, err)
 	}
 }
