@@ -37,8 +37,8 @@ type apiServer struct {
 
 func startAPIServer(t *testing.T, dataDir string, args ...string) *apiServer {
 	t.Helper()
-	rest := freeAddr(t)
-	s := &apiServer{server: startServer(t, dataDir, append([]string{"--rest-addr", rest}, args...)...), rest: rest}
+	srv := startServer(t, dataDir, append([]string{"--rest-addr", freeAddr(t)}, args...)...)
+	s := &apiServer{server: srv, rest: srv.restAddr()}
 	conn, err := grpc.NewClient(s.addr, bounded(grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)

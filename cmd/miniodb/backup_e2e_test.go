@@ -214,10 +214,10 @@ func TestBackupRestoreIntoEmptyRedis(t *testing.T) {
 // (backup.enabled, backup.interval in seconds).
 func TestBackupRESTAndSchedule(t *testing.T) {
 	dir := t.TempDir()
-	rest := freeAddr(t)
 	cfgPath := dir + "/miniodb.yaml"
 	writeFile(t, cfgPath, "backup:\n  enabled: true\n  interval: 1\n  keep: 3\nbuffer:\n  flush_interval: 200ms\n")
-	s := startServer(t, dir+"/data", "--config", cfgPath, "--rest-addr", rest)
+	s := startServer(t, dir+"/data", "--config", cfgPath, "--rest-addr", freeAddr(t))
+	rest := s.restAddr()
 	ingestIDs(t, s.client(), "events", 0, 100)
 	get := func(method, path, body string) map[string]any {
 		t.Helper()

@@ -36,9 +36,8 @@ func startClusterNode(t *testing.T, env *storeEnv, id string, extra string, clus
 		cluster += "  " + k + "\n"
 	}
 	cfg := env.config(t, fmt.Sprintf("server:\n  node_id: %q\n%s%s", id, cluster, extra))
-	rest := freeAddr(t)
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--config", cfg, "--rest-addr", rest)
-	return &clusterNode{server: s, id: id, rest: rest}
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--config", cfg, "--rest-addr", freeAddr(t))
+	return &clusterNode{server: s, id: id, rest: s.restAddr()}
 }
 
 type nodeList struct {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,11 +73,29 @@ func freeAddr(t testing.TB) string {
 }
 
 // startServer runs a node on a fresh port over dataDir and waits until it
-// answers. Extra args are passed to `serve`.
+// answers. Extra args are passed to `serve`; a `--rest-addr` among them may
+// be replaced (restAddr gives the one in use).
+//
+// A port freeAddr found free can be taken before the server binds it
+// (another process's outgoing connection gets it from the same ephemeral
+// range): a first start that fails on a taken port is retried on new
+// ones. A restart keeps its ports, which clients and peers know.
 func startServer(t testing.TB, dataDir string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: dataDir, args: args, addr: freeAddr(t)}
-	s.start()
+	s := &server{t: t, dataDir: dataDir, args: slices.Clone(args), addr: freeAddr(t)}
+	for tries := 1; ; tries++ {
+		err := s.startUp()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || tries == 3 {
+			t.Fatal(err)
+		}
+		s.addr = freeAddr(t)
+		if i := slices.Index(s.args, "--rest-addr"); i >= 0 && i+1 < len(s.args) {
+			s.args[i+1] = freeAddr(t)
+		}
+	}
 	t.Cleanup(func() {
 		s.kill()
 		if t.Failed() {
@@ -84,15 +105,34 @@ func startServer(t testing.TB, dataDir string, args ...string) *server {
 	return s
 }
 
+// restAddr is the REST address the server was given with --rest-addr.
+func (s *server) restAddr() string {
+	if i := slices.Index(s.args, "--rest-addr"); i >= 0 && i+1 < len(s.args) {
+		return s.args[i+1]
+	}
+	return ""
+}
+
+// errPortTaken: the server exited during start-up because a port it was
+// given is in use.
+var errPortTaken = errors.New("a port the server was given is taken")
+
 func (s *server) start() {
 	s.t.Helper()
+	if err := s.startUp(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// startUp runs the process and waits until it serves.
+func (s *server) startUp() error {
 	args := append([]string{"serve", "--data-dir", s.dataDir, "--grpc-addr", s.addr, "--rest-addr", "127.0.0.1:0"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.WaitDelay = 10 * time.Second // Wait returns even if something inherited the output pipes
 	s.logs = &testenv.LogBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	s.exited = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.exited) }()
@@ -105,18 +145,21 @@ func (s *server) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
-			s.t.Fatalf("server exited during start-up:\n%s", s.logs)
+			if strings.Contains(s.logs.String(), "address already in use") {
+				return fmt.Errorf("%w:\n%s", errPortTaken, s.logs)
+			}
+			return fmt.Errorf("server exited during start-up:\n%s", s.logs)
 		default:
 		}
 		// The start-up line is printed once the listeners are bound: a
 		// successful dial alone could reach another process that took the
 		// port between freeAddr and our bind.
 		if strings.Contains(s.logs.String(), "serving Flight SQL and OlapService") {
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("server did not listen on %s within 60s:\n%s", s.addr, s.logs)
+	return fmt.Errorf("server did not listen on %s within 60s:\n%s", s.addr, s.logs)
 }
 
 // cliCommand is exec.Command for a short-lived program a test runs to
@@ -418,4 +461,25 @@ func openStream(t testing.TB, c *flightsql.Client, sql string) *flight.Reader {
 		t.Fatal(err)
 	}
 	return rdr
+}
+
+// A first start whose port is taken retries on fresh ports.
+func TestStartServerRetriesTakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	s := startServer(t, t.TempDir(), "--rest-addr", taken.Addr().String())
+	if s.restAddr() == taken.Addr().String() {
+		t.Fatal("the server kept the taken REST address")
+	}
+	resp, err := http.Get("http://" + s.restAddr() + "/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("health on the new REST address: HTTP %d", resp.StatusCode)
+	}
 }
