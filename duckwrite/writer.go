@@ -1,6 +1,7 @@
 package duckwrite
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -61,8 +62,12 @@ func (w *Writer) Close() { bindings.Close(&w.db) }
 // Parquet file with row groups of rowGroupRows rows (0: DuckDB's default),
 // meta as the footer's key-value metadata, and schema stored under
 // ARROW:schema. The caller keeps its batches. Only a schema Supports
-// accepts may be written.
-func (w *Writer) Write(path string, schema *arrow.Schema, batches []arrow.RecordBatch, rowGroupRows int, meta map[string]string) error {
+// accepts may be written. Cancelling ctx interrupts the write, which then
+// leaves a partial file at path for the caller to remove.
+func (w *Writer) Write(ctx context.Context, path string, schema *arrow.Schema, batches []arrow.RecordBatch, rowGroupRows int, meta map[string]string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !Supports(schema) {
 		return fmt.Errorf("duckwrite: schema %s has types DuckDB does not round-trip", schema)
 	}
@@ -73,9 +78,21 @@ func (w *Writer) Write(path string, schema *arrow.Schema, batches []arrow.Record
 	meta["ARROW:schema"] = base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, memory.DefaultAllocator))
 	name := fmt.Sprintf("__duckwrite_%d", w.scans.Add(1))
 	return w.withConn(func(conn bindings.Connection) error {
-		return duckarrow.With(conn, name, schema, batches, func() error {
+		interrupted := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			defer close(interrupted)
+			bindings.Interrupt(conn)
+		})
+		err := duckarrow.With(conn, name, schema, batches, func() error {
 			return exec(conn, copySQL(name, path, rowGroupRows, meta))
 		})
+		if !stop() { // an interrupt ran, or is running: wait before disconnecting
+			<-interrupted
+		}
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return err
 	})
 }
 

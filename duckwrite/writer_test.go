@@ -2,10 +2,12 @@ package duckwrite
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -90,7 +92,7 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}()
 			path := filepath.Join(t.TempDir(), "f.parquet")
-			if err := w.Write(path, schema, batches, 5, map[string]string{"miniodb.table": "t'x"}); err != nil {
+			if err := w.Write(context.Background(), path, schema, batches, 5, map[string]string{"miniodb.table": "t'x"}); err != nil {
 				t.Fatal(err)
 			}
 			got, meta, groups := readBack(t, path)
@@ -111,6 +113,42 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A cancelled write stops with the context's error.
+func TestWriteCancelled(t *testing.T) {
+	w, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	for i := range 1 << 20 {
+		b.Append(int64(i))
+	}
+	col := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len()))
+	col.Release()
+	defer rec.Release()
+	batches := make([]arrow.RecordBatch, 64) // 64 M rows: long enough to be interrupted
+	for i := range batches {
+		batches[i] = rec
+	}
+	for _, after := range []time.Duration{0, 20 * time.Millisecond} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if after == 0 {
+			cancel()
+		} else {
+			time.AfterFunc(after, cancel)
+		}
+		err := w.Write(ctx, filepath.Join(t.TempDir(), "f.parquet"), schema, batches, 0, nil)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled after %v: %v, want context.Canceled", after, err)
+		}
 	}
 }
 

@@ -296,7 +296,7 @@ func (s *Service) writeFile(ctx context.Context, node, table, incarnation string
 	day := dayString(key.day)
 	objKey := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, key.partition, day, ulid.Make())
 	staging := filepath.Join(s.cache.Dir(), ".staging", filepath.Base(objKey)+".tmp")
-	size, err := s.writeParquet(staging, schema, g, map[string]string{
+	size, err := s.writeParquet(ctx, staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
 		"miniodb.node": node, "miniodb.incarnation": incarnation,
@@ -330,18 +330,18 @@ func (s *Service) upload(ctx context.Context, key, path string, size int64) erro
 // supports the schema (package duckwrite).
 type ParquetWriter interface {
 	Supports(schema *arrow.Schema) bool
-	Write(path string, schema *arrow.Schema, batches []arrow.RecordBatch, rowGroupRows int, meta map[string]string) error
+	Write(ctx context.Context, path string, schema *arrow.Schema, batches []arrow.RecordBatch, rowGroupRows int, meta map[string]string) error
 }
 
 // writeParquet writes a group's file to path with Config.Parquet if it
 // takes the schema, else with arrow-go (WriteParquet), and returns its
 // size.
-func (s *Service) writeParquet(path string, schema *arrow.Schema, g *group, meta map[string]string) (int64, error) {
+func (s *Service) writeParquet(ctx context.Context, path string, schema *arrow.Schema, g *group, meta map[string]string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, err
 	}
 	if s.cfg.Parquet != nil && s.cfg.Parquet.Supports(schema) {
-		if err := s.cfg.Parquet.Write(path, schema, g.batches, rowGroupRows, meta); err != nil {
+		if err := s.cfg.Parquet.Write(ctx, path, schema, g.batches, rowGroupRows, meta); err != nil {
 			return 0, err
 		}
 	} else if err := writeParquetFile(path, schema, g.batches, meta); err != nil {
