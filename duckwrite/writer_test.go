@@ -3,9 +3,11 @@ package duckwrite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,4 +196,46 @@ func readBack(t *testing.T, path string) (arrow.Table, string, int) {
 		t.Fatal(err)
 	}
 	return tbl, meta, pr.NumRowGroups()
+}
+
+// Writes from several goroutines at once (a flush writes its files in
+// parallel) each get their own rows.
+func TestConcurrentWrites(t *testing.T) {
+	w, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := array.NewInt64Builder(memory.DefaultAllocator)
+			defer b.Release()
+			for j := range 10000 {
+				b.Append(int64(i*10000 + j))
+			}
+			col := b.NewArray()
+			defer col.Release()
+			rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len()))
+			defer rec.Release()
+			errs[i] = w.Write(context.Background(), filepath.Join(dir, fmt.Sprintf("%d.parquet", i)), schema, []arrow.RecordBatch{rec}, 0, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		tbl, _, _ := readBack(t, filepath.Join(dir, fmt.Sprintf("%d.parquet", i)))
+		col := tbl.Column(0).Data().Chunk(0).(*array.Int64)
+		if tbl.NumRows() != 10000 || col.Value(0) != int64(i*10000) {
+			t.Fatalf("file %d: %d rows starting at %d", i, tbl.NumRows(), col.Value(0))
+		}
+		tbl.Release()
+	}
 }
