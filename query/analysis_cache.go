@@ -1,21 +1,13 @@
 package query
 
-import (
-	"sync"
-
-	"github.com/miniodb/miniodb/query/sandbox"
-)
-
-// analysisCacheSize bounds how many query texts keep their analysis; when
-// full the cache starts over, like describeCache.
-const analysisCacheSize = 1024
+import "github.com/miniodb/miniodb/query/sandbox"
 
 // maxCachedSQL is the longest query text the cache keeps, so that the
 // bound on entries is also a bound on memory.
 const maxCachedSQL = 32 << 10
 
 // analysisCache keeps the sandbox's analysis of the query texts that
-// passed it. Every Flight SQL query is analysed at least twice, at
+// passed it, the longest excepted (maxCachedSQL). Every Flight SQL query is analysed at least twice, at
 // GetFlightInfo and again at DoGet (and a third time by Access when
 // authorization is on), and each analysis is a json_serialize_sql round
 // trip through DuckDB plus the sandbox walk: about 1 ms on a loaded
@@ -29,8 +21,7 @@ const maxCachedSQL = 32 << 10
 // DDL/DML, are classified again every time. The entries are shared and
 // must not be modified.
 type analysisCache struct {
-	mu      sync.Mutex
-	entries map[string]analyzed
+	startOverMap[analyzed]
 }
 
 // analyzed is a query text's analysis and the SQL to run for it (see
@@ -40,21 +31,9 @@ type analyzed struct {
 	run string
 }
 
-func (c *analysisCache) get(sql string) (analyzed, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, ok := c.entries[sql]
-	return a, ok
-}
-
 func (c *analysisCache) put(sql string, a analyzed) {
 	if len(sql) > maxCachedSQL {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= analysisCacheSize {
-		c.entries = map[string]analyzed{}
-	}
-	c.entries[sql] = a
+	c.startOverMap.put(sql, a)
 }

@@ -74,11 +74,11 @@ func TestAnalysisCacheRepeatsAndRefusals(t *testing.T) {
 // The cache is bounded in entries and skips long texts.
 func TestAnalysisCacheBounds(t *testing.T) {
 	var c analysisCache
-	for i := range analysisCacheSize + 10 {
+	for i := range startOverEntries + 10 {
 		c.put(strings.Repeat("x", i+1), analyzed{run: "r"})
 	}
-	if n := len(c.entries); n > analysisCacheSize {
-		t.Errorf("%d entries, want at most %d", n, analysisCacheSize)
+	if n := c.len(); n > startOverEntries {
+		t.Errorf("%d entries, want at most %d", n, startOverEntries)
 	}
 	long := strings.Repeat("y", maxCachedSQL+1)
 	c.put(long, analyzed{run: long})

@@ -2,16 +2,10 @@ package query
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query/sandbox"
 )
-
-// describeCacheSize bounds how many query descriptions are kept; when full
-// the cache starts over (descriptions are cheap to recompute, a bound is
-// what matters).
-const describeCacheSize = 1024
 
 // describeCache keeps what Describe answered for a query without
 // parameters: the result schema depends only on the SQL and the schemas of
@@ -21,8 +15,7 @@ const describeCacheSize = 1024
 // Describe classifies the SQL before it looks here (from analysisCache
 // when the same text passed the sandbox before).
 type describeCache struct {
-	mu      sync.Mutex
-	entries map[string]*Statement
+	startOverMap[*Statement]
 }
 
 // key is the SQL and the current schema of every table it reads; ok is
@@ -38,19 +31,4 @@ func (c *describeCache) key(src Source, sql string, an *sandbox.Analysis) (strin
 		b.WriteString("\x00" + strings.ToLower(t.Name) + "\x00" + ingest.SchemaHash(sc))
 	}
 	return b.String(), true
-}
-
-func (c *describeCache) get(key string) *Statement {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.entries[key]
-}
-
-func (c *describeCache) put(key string, st *Statement) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= describeCacheSize {
-		c.entries = map[string]*Statement{}
-	}
-	c.entries[key] = st
 }

@@ -33,8 +33,8 @@ import (
 // verbatim runs a verbatim scan, from memory where it can.
 func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis) (*Stream, error) {
 	key, ok := s.e.described.key(s.e.src, run, an)
-	described := s.e.described.get(key)
-	if !ok || described == nil {
+	described, found := s.e.described.get(key)
+	if !ok || !found {
 		st, err := s.describeQuery(ctx, run, an, nil) // defines the views
 		if err != nil {
 			return nil, err

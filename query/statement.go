@@ -105,7 +105,7 @@ func (e *Engine) Describe(ctx context.Context, sql string, params arrow.RecordBa
 			return s.describeQuery(ctx, c.sql, c.analysis, params)
 		}
 		key, ok := e.described.key(e.src, c.sql, c.analysis)
-		if st := e.described.get(key); ok && st != nil {
+		if st, found := e.described.get(key); ok && found {
 			return st, nil
 		}
 		st, err := s.describeQuery(ctx, c.sql, c.analysis, params)
