@@ -83,6 +83,9 @@ type Engine struct {
 	// analyzed keeps the sandbox's analysis of query texts
 	// (analysis_cache.go).
 	analyzed analysisCache
+	// readBack keeps, by schema hash, whether arrow-go reads a flushed
+	// file back with the schema's types (Engine.readsBack).
+	readBack startOverMap[bool]
 	// nonScalar holds the name of every function DuckDB knows as anything
 	// but a scalar function (aggregate, window, table, pragma, macro): a
 	// statement calling one is never split by node (Statement.ScanOf).

@@ -59,7 +59,7 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 	var held []arrow.RecordBatch
 	var decode, rest []catalog.File // decoded by filescan.go, read by DuckDB
 	hash := ingest.SchemaHash(sn.Schema)
-	decodable := -1 // unknown yet
+	decodable := coversAll(cols, sn.Schema.NumFields()) && s.e.readsBack(hash, sn.Schema)
 	for _, f := range sn.Files {
 		if f.SchemaHash == hash {
 			if bs, ok := s.e.cfg.Memory.Get(f.Key); ok {
@@ -68,13 +68,7 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 					continue
 				}
 			}
-			if decodable < 0 {
-				decodable = 0
-				if coversAll(cols, sn.Schema.NumFields()) && readsBack(sn.Schema) {
-					decodable = 1
-				}
-			}
-			if decodable == 1 {
+			if decodable {
 				decode = append(decode, f)
 				continue
 			}

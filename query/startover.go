@@ -10,7 +10,8 @@ const startOverEntries = 1024
 // startOverMap is a string-keyed cache bounded by startOverEntries, safe
 // for concurrent use. The engine keeps pure results in it: query
 // analyses (analysisCache), descriptions (describeCache) and whether
-// arrow-go reads a schema back (Engine.readsBack). Its zero value is ready.
+// arrow-go reads a schema back
+// (Engine.readsBack). Its zero value is ready.
 type startOverMap[V any] struct {
 	mu      sync.Mutex
 	entries map[string]V
