@@ -68,10 +68,7 @@ func (c *Cache) Offer(key string, batches []arrow.RecordBatch) bool {
 }
 
 func (c *Cache) put(key string, batches []arrow.RecordBatch, evict bool) bool {
-	var n int64
-	for _, b := range batches {
-		n += ingest.BatchBytes(b)
-	}
+	n := bytesOf(batches)
 	if n > c.max || n == 0 || (!evict && n > c.Free()) {
 		return false
 	}
@@ -79,10 +76,7 @@ func (c *Cache) put(key string, batches []arrow.RecordBatch, evict bool) bool {
 	if err != nil {
 		return false // a batch Concatenate cannot copy: the file is read from disk instead
 	}
-	n = 0
-	for _, b := range kept {
-		n += ingest.BatchBytes(b)
-	}
+	n = bytesOf(kept)
 	c.mu.Lock()
 	_, dup := c.entries[key]
 	if n > c.max || (!evict && (dup || c.bytes+n > c.max)) { // the copies' buffers are rounded up
@@ -211,6 +205,15 @@ func (c *Cache) remove(el *list.Element) *entry {
 	delete(c.entries, e.key)
 	c.bytes -= e.bytes
 	return e
+}
+
+// bytesOf is what batches hold, as ingest.BatchBytes counts it.
+func bytesOf(batches []arrow.RecordBatch) int64 {
+	var n int64
+	for _, b := range batches {
+		n += ingest.BatchBytes(b)
+	}
+	return n
 }
 
 func release(batches []arrow.RecordBatch) {
