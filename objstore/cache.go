@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // CacheConfig configures a Cache.
@@ -47,7 +48,21 @@ type cacheEntry struct {
 	err   error         // fill error, valid after ready
 }
 
+// The cache's own files, at the top of its folder; object keys always have
+// a folder (tables/...), so they never collide.
+const (
+	bootFile   = ".boot"   // the boot of the machine that last filled the cache
+	syncedFile = ".synced" // present only after a Close synced every file
+)
+
 // NewCache opens the cache folder, adopting the objects already there.
+//
+// Fills are not fsynced: a cached object is a copy, and after a crash of
+// this process the kernel still holds every file it renamed into place,
+// whole. Only a crash of the machine can leave such a file without its
+// data. So the folder is adopted if the same boot of the machine filled it,
+// or if a Close synced it; otherwise it is emptied and filled again on
+// demand.
 func NewCache(cfg CacheConfig, bucket BucketReader) (*Cache, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = 8 << 30
@@ -58,8 +73,66 @@ func NewCache(cfg CacheConfig, bucket BucketReader) (*Cache, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache folder: %w", err)
 	}
+	if err := claim(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open cache folder: %w", err)
+	}
 	c := &Cache{cfg: cfg, bucket: bucket, entries: map[string]*cacheEntry{}, lru: list.New()}
 	return c, c.scan()
+}
+
+// claim empties dir unless its files are known to be whole (see NewCache),
+// then marks it as filled by this boot and not synced.
+func claim(dir string) error {
+	boot := bootID()
+	prev, _ := os.ReadFile(filepath.Join(dir, bootFile))
+	_, err := os.Stat(filepath.Join(dir, syncedFile))
+	synced := err == nil
+	if (boot == "" || string(prev) != boot) && !synced {
+		children, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, ch := range children {
+			if err := os.RemoveAll(filepath.Join(dir, ch.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, syncedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	// WriteFileAtomic syncs the folder, so the removal above is durable
+	// before the first unsynced fill.
+	return WriteFileAtomic(filepath.Join(dir, bootFile), func(w io.Writer) error {
+		_, err := io.WriteString(w, boot)
+		return err
+	})
+}
+
+// bootID identifies this boot of the machine (Linux); "" where unknown, so
+// that only a synced folder is adopted.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Close syncs the cached files to disk and marks the folder synced, so
+// that it is adopted even after the machine restarts. Call it once no
+// Acquire is running.
+func (c *Cache) Close() error {
+	d, err := os.Open(c.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	err = unix.Syncfs(int(d.Fd()))
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("sync cache folder: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(c.cfg.Dir, syncedFile), func(io.Writer) error { return nil })
 }
 
 // Dir returns the cache folder.
@@ -73,11 +146,14 @@ func (c *Cache) scan() error {
 		if strings.HasSuffix(p, ".tmp") {
 			return os.Remove(p) // left by a crash mid-download
 		}
+		rel, _ := filepath.Rel(c.cfg.Dir, p)
+		if rel == bootFile {
+			return nil
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(c.cfg.Dir, p)
 		c.insertReady(filepath.ToSlash(rel), info.Size())
 		return nil
 	})
@@ -224,8 +300,10 @@ func (c *Cache) download(ctx context.Context, key string) (int64, error) {
 	}
 	defer rc.Close()
 	var n int64
-	err = WriteFileAtomic(c.Path(key), func(w io.Writer) error {
-		n, err = io.Copy(w, readerWithContext{ctx, rc})
+	err = writeFile(c.Path(key), false, func(w io.Writer) error {
+		// A 1 MiB buffer, not io.Copy's 32 KiB (the file's ReadFrom would
+		// pick that): 8 lineitem files from MinIO, 0.19 → 0.11 s of CPU.
+		n, err = io.CopyBuffer(struct{ io.Writer }{w}, readerWithContext{ctx, rc}, make([]byte, 1<<20))
 		return err
 	})
 	if err == nil && n != info.Size {

@@ -102,3 +102,66 @@ func TestCacheAddAndRescan(t *testing.T) {
 		t.Fatalf("content %q", got)
 	}
 }
+
+// Fills are not fsynced, so a reopened folder is adopted only when its
+// files are known whole: the same boot of the machine filled it (the
+// process crashed or stopped), or a Close synced it. After a reboot
+// without a Close it starts empty and fills again from the bucket.
+func TestCacheAdoptsOnlyWholeFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		close, reboot bool
+		adopted       bool
+	}{
+		{name: "process crash", adopted: true},
+		{name: "clean stop", close: true, adopted: true},
+		{name: "clean stop, then reboot", close: true, reboot: true, adopted: true},
+		{name: "machine crash", reboot: true, adopted: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c, b := newTestCache(t, 1<<20)
+			b.Put(ctx, "t/a", strings.NewReader("aaaa"), 4)
+			_, release, err := c.Acquire(ctx, []string{"t/a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			release()
+			if tc.close {
+				if err := c.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.reboot {
+				// The folder says another boot filled it.
+				os.WriteFile(filepath.Join(c.Dir(), bootFile), []byte("an earlier boot"), 0o644)
+			}
+			c2, err := NewCache(CacheConfig{Dir: c.Dir(), MaxBytes: 1 << 20}, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int64(0)
+			if tc.adopted {
+				want = 4
+			}
+			if c2.Bytes() != want {
+				t.Fatalf("reopened cache holds %d bytes, want %d", c2.Bytes(), want)
+			}
+			paths, release, err := c2.Acquire(ctx, []string{"t/a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			if got, _ := os.ReadFile(paths[0]); string(got) != "aaaa" {
+				t.Fatalf("content %q", got)
+			}
+			if st := c2.Stats(); (st.Misses == 0) != tc.adopted {
+				t.Fatalf("misses %d after reopening, adopted %v", st.Misses, tc.adopted)
+			}
+			// A later crash must not count as synced.
+			if _, err := os.Stat(filepath.Join(c.Dir(), syncedFile)); err == nil {
+				t.Fatal("the synced mark outlived the reopening")
+			}
+		})
+	}
+}

@@ -50,4 +50,8 @@
 // concurrent queries share. Files this node flushes are moved in without a
 // download. A cached object is served without asking the bucket, so
 // queries over cached files keep answering while the object store is down.
+//
+// A fill is not fsynced (that cost a cold TPC-H run on MinIO about 0.3 s):
+// the folder is adopted on restart only when the same boot of the machine
+// filled it or a clean Close synced it, and is emptied otherwise.
 package objstore

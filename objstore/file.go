@@ -151,7 +151,12 @@ func (r readerWithContext) Read(p []byte) (int, error) {
 // WriteFileAtomic writes path through fill: a temporary file in the same
 // folder is written, fsynced and renamed over path, then the folder is
 // fsynced, so path holds either the old or the whole new content.
-func WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
+func WriteFileAtomic(path string, fill func(io.Writer) error) error {
+	return writeFile(path, true, fill)
+}
+
+// writeFile is WriteFileAtomic, with the fsyncs only if durable.
+func writeFile(path string, durable bool, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -169,13 +174,15 @@ func WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
 	if err = fill(f); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if durable {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err = os.Rename(f.Name(), path); err != nil || !durable {
 		return err
 	}
 	return SyncDir(dir)

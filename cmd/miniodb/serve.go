@@ -431,6 +431,7 @@ func (n *node) close(ctx context.Context) error {
 	if n.parquet != nil {
 		n.parquet.Close() // after the ingest's last flush
 	}
+	errs = append(errs, n.cache.Close()) // after the last query and flush
 	errs = append(errs, leaveCluster(ctx, n.members), n.cat.Close())
 	err := errors.Join(errs...)
 	if err != nil {
