@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 )
 
 // CacheConfig configures a Cache.
@@ -123,13 +122,7 @@ func bootID() string {
 // that it is adopted even after the machine restarts. Call it once no
 // Acquire is running.
 func (c *Cache) Close() error {
-	d, err := os.Open(c.cfg.Dir)
-	if err != nil {
-		return err
-	}
-	err = unix.Syncfs(int(d.Fd()))
-	d.Close()
-	if err != nil {
+	if err := syncTree(c.cfg.Dir); err != nil {
 		return fmt.Errorf("sync cache folder: %w", err)
 	}
 	return WriteFileAtomic(filepath.Join(c.cfg.Dir, syncedFile), func(io.Writer) error { return nil })
