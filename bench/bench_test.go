@@ -50,7 +50,8 @@ func BenchmarkSuite(b *testing.B) {
 			m := testenv.MinIO(b)
 			extra := fmt.Sprintf("minio:\n  endpoint: %q\n  access_key_id: %q\n  secret_access_key: %q\n  bucket: bench\n",
 				m.Endpoint, m.AccessKey, m.SecretKey)
-			step(b, "minio", func() error { return s.MinIOWorkloads(ctx, extra) })
+			mc := MinIOConn{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Bucket: "bench"}
+			step(b, "minio", func() error { return s.MinIOWorkloads(ctx, extra, mc) })
 			r := testenv.Redis(b)
 			step(b, "durability", func() error { return s.Durability(ctx, extra, r.Addr) })
 		}

@@ -30,6 +30,9 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | flush row groups of 122880 rows instead of 16384 (scans of every column no longer wait for DuckDB to decode a whole row group) | ingest/parquetopts.go | SF1, one bench run each: TPC-H 3.23 → 3.00 s, DuckDB alone over the same files 3.16 → 2.82 s (the ratio 1.02× → 1.06×; against the generator's files 1.19× → 1.08×), concurrency 21 → 26.5 queries/s, flush CPU −5% |
 | a SELECT * decodes the files not in memory itself (arrow-go, one decoder per core, files in order) and offers each to the memory cache while it has free room (hotcache Offer: copies into C memory, never evicts); the first file's first row group is decoded in 2048-row batches and the other decoders wait for the first batch | query/filescan.go, hotcache/cache.go | MinIO full scan with a warm cache (the second scan after a restart): 0.27× → 0.82–0.86× of raw DoGet, first batch 10.2 → 2.7 ms; with a cold cache the same speed as DuckDB's stream (0.26–0.27×), both bound by decoding Parquet; its first batch 12 → 29 ms (busy decoders hold back the goroutines that send it; 35–55 ms before the smaller first row group and the waiting decoders) |
 | tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; klauspost's plain snappy encoder instead of the "better" one arrow-go registers: writer −9%, files +15% (1.3 M SF1 rows); no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20%; for the decoding scan's first batch after a restart, one decoder instead of two, decoding columns one after another, or yielding after every batch: no better within the noise (10–50 ms over two restarts each); the memory cache keeping a decoding scan's batches without copying them: arrow-go decodes decimals into Go memory whatever the allocator, and a cold SF1 lineitem scan grew the node by 1.5 GiB instead of 1.2–1.3; copying a file's batches into the memory cache from the flush worker before the commit (so that a scan right after the flush finds them all): ingest until in Parquet 11% slower at SF1 (4.1–4.6 → 4.5–5.1 s, A/B, four loads each) |
+| read-cache fills are not fsynced (the cache folder is adopted after a restart only if the same boot of the machine filled it, or a clean Close synced it) and copy through a 1 MiB buffer instead of io.Copy's 32 KiB | objstore/cache.go | a cold TPC-H run on MinIO (probe, 22 queries, two runs each): 3.04–3.08 → 2.72–2.78 s without the fsyncs; eight 25 MB lineitem objects from MinIO: 0.19 → 0.11 CPU-s and 200 → 157 ms with the larger buffer |
+| a statement acquires the files of all its tables in one call, so a cold cache downloads them together instead of table after table | query/session.go define | no change measurable here, where a download from MinIO on loopback is bound by CPU, not by round trips (TPC-H Q2 reads five tables: 93–107 ms cold either way); on an object store with real latency it saves a round trip per table |
+| the cold-cache MinIO figures get a second baseline that must also fetch the same files from MinIO: for TPC-H, DuckDB over the files downloaded first with plain minio-go (the download timed in); for the scan, a raw arrow-go DoGet that downloads them (eight at a time) and decodes them | bench/fetch.go | a change of measurement: it shows how far a cold figure is from what reading the same objects costs on this machine, not from data already local |
 
 ## Where the goals are not met, and what to try next
 
@@ -39,15 +42,23 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   an HTTP peer alter the body unseen (the CRC64 checksum catches corruption, not tampering): not done. A bulk
   load is still flushed only after its DoPut commits; encoding a large staged ingest while it arrives would
   overlap the two (the DoPut leaves ≈ 0.3 of a core idle).
-- Full scan on MinIO with a cold cache (0.26–0.31×) and its first batch (12–48 ms against < 10): after the restart
-  the files must be decoded, by DuckDB or by arrow-go (≈ 400–500 MiB/s on the cores the bench client and the
-  sending share, against ≈ 1500 MiB/s for ready batches); the scan hands them to the memory cache, so the next
-  scan streams from memory (0.76–0.94× over the last runs). The first batch: server-side timestamps put the
-  first 2048 rows of a DuckDB-written file ready 8–10 ms after the DoGet, and on the wire about 10 ms later, while
-  Go's scheduler runs the decoders ahead of the goroutines that send it. Its peak RSS growth is the memory cache
-  filling with the table (bounded by cache.memory_bytes).
-- TPC-H on MinIO with a cold cache (1.16–1.28×, 1.19× in the last run): the first query of each table downloads its files from MinIO; the
-  baseline reads local files (and got faster with DuckDB-written files, 3.2 → 2.6 s, while the download did not).
+- Full scan on MinIO with a cold cache (0.26–0.32×) and its first batch (12–48 ms against < 10). After a restart the
+  files must be downloaded and decoded. Against a plain arrow-go DoGet that downloads the same objects and decodes
+  them (no MinIODB on its path) the scan is at 0.72×: a CPU profile of the cold scan puts 19% in copying the
+  decoded batches into the memory cache (hotcache Offer), which is what makes the next scan stream from memory
+  (0.78–0.94×), and a few percent in writing the files to the disk cache and reading them back. The first batch:
+  DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size option), so the
+  first 2048 rows need the whole first row group's pages decompressed: 6–12 ms for a lineitem file on an idle
+  machine (snappy is 54% of it; LZ4_RAW or no compression: 3–5 ms, and full decodes no faster, so not changed).
+  An execution trace then shows the ≈ 370 KB first batch waiting ≈ 6 ms for the client's HTTP/2 window update
+  (64 KB initial window) while the decoders hold both cores. Its peak RSS growth is the memory cache filling with
+  the table (bounded by cache.memory_bytes).
+- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.10× of DuckDB over the same files
+  fetched from MinIO first): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
+  one run; 317 MB in all). A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
+  queries use, so overlapping it with them (a warm-up at start) cannot gain much here. Reading less would:
+  range GETs of only the column chunks a query reads (Q1 needs 25% of lineitem's bytes). Not done: it needs each
+  table's columns from the analysis, and ranges lose the full-object checksum.
 - Concurrency: until this session the workload started while 6 M lineitem rows were still buffered, and a query
   over buffered rows copies them into DuckDB first (query/session.go bufferRelation): 0.7 queries/s and a 22 s
   p99 in the first run. It now waits for the flush, as the other workloads do (≈ 21–32 queries/s, p99 ≈ 400–550 ms).
@@ -55,6 +66,8 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 - Scan peak RSS growth: one or two samples of five reach ≈ 480 MiB, the first scans after the 1 GB ingest: the Go
   heap that held the buffer is garbage the collector has not yet reclaimed, and the scan's transient buffers grow
   the process meanwhile (the median stays under 60 MiB).
-- wal.replicate: objstore (0.13–0.25× durable) and the 3-node cluster (0.33–0.52× durable, 0.43× in the last run) put every WAL group into
-  MinIO, or split the batch between nodes, on the same 2 cores as the client, MinIO and Redis.
+- wal.replicate: objstore (0.13–0.25× durable) and the 3-node cluster (0.33–0.52× durable) put every WAL group into
+  MinIO, or split the batch between nodes, on the same 2 cores as the client, MinIO and Redis. With
+  wal.replicate: objstore the DoPut keeps the node at 0.8 of a core, MinIO at 0.9 and the client at 0.2 (probe):
+  MinIO's PUT path costs it ≈ 4 CPU-s per GB of WAL.
 `

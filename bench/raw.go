@@ -21,6 +21,7 @@ type rawFlight struct {
 	flight.BaseFlightServer
 	schema  *arrow.Schema
 	batches []arrow.RecordBatch
+	fetched *fetchedFiles // the ticket "fetched" streams these instead
 	rows    atomic.Int64
 	srv     *grpc.Server
 	Addr    string
@@ -58,9 +59,12 @@ func (r *rawFlight) DoPut(stream flight.FlightService_DoPutServer) error {
 	return stream.Send(&flight.PutResult{})
 }
 
-func (r *rawFlight) DoGet(_ *flight.Ticket, stream flight.FlightService_DoGetServer) error {
+func (r *rawFlight) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetServer) error {
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(r.schema))
 	defer w.Close()
+	if string(t.Ticket) == "fetched" && r.fetched != nil {
+		return r.fetched.stream(stream.Context(), w.Write)
+	}
 	for _, b := range r.batches {
 		if err := w.Write(b); err != nil {
 			return err
@@ -101,8 +105,14 @@ func rawPut(ctx context.Context, c flight.Client, schema *arrow.Schema, batches 
 // rawGet reads the raw server's DoGet stream, returning rows, bytes and the
 // time to the first batch.
 func rawGet(ctx context.Context, c flight.Client) (rows, bytes int64, first float64, err error) {
+	return rawGetTicket(ctx, c, "all")
+}
+
+// rawGetTicket is rawGet of the stream ticket names ("all": the ready
+// batches; "fetched": rawFlight.fetched).
+func rawGetTicket(ctx context.Context, c flight.Client, ticket string) (rows, bytes int64, first float64, err error) {
 	t := startTimer()
-	stream, err := c.DoGet(ctx, &flight.Ticket{Ticket: []byte("all")})
+	stream, err := c.DoGet(ctx, &flight.Ticket{Ticket: []byte(ticket)})
 	if err != nil {
 		return 0, 0, 0, err
 	}

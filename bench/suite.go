@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,7 +173,7 @@ func (s *Suite) LoadTPCH(ctx context.Context, srv *Server) error {
 // TPCH runs the 22 queries through Flight SQL and in-process DuckDB,
 // checks every answer, and adds the total-time figure. before runs ahead
 // of each repetition (e.g. a cold restart) when set.
-func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, before func() error) error {
+func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, before func() error, fetch fetcher) error {
 	qs, err := tpch.Queries(s.tpchDir())
 	if err != nil {
 		return err
@@ -200,7 +201,7 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 			return fmt.Errorf("reference %s: %w", q.Name, err)
 		}
 	}
-	var tot, base, genBase []float64
+	var tot, base, genBase, fetchBase []float64
 	perQ := map[string][]float64{}
 	perB := map[string][]float64{}
 	perG := map[string][]float64{}
@@ -216,6 +217,11 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 			return err
 		}
 		var sum, bsum, gsum float64
+		fetched, fsum, err := s.fetchedDuck(ctx, fetch)
+		if err != nil {
+			c.Close()
+			return err
+		}
 		for _, q := range qs {
 			t := startTimer()
 			res, err := Query(ctx, c, q.SQL, run == 0)
@@ -244,6 +250,15 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 				c.Close()
 				return fmt.Errorf("duckdb %s over the generated files: %w", q.Name, err)
 			}
+			if fetched != nil {
+				fd, err := fetched.timed(ctx, q.SQL)
+				if err != nil {
+					fetched.Close()
+					c.Close()
+					return fmt.Errorf("duckdb %s over the fetched files: %w", q.Name, err)
+				}
+				fsum += fd
+			}
 			sum, bsum, gsum = sum+d, bsum+bd, gsum+gd
 			perQ[q.Name] = append(perQ[q.Name], d*1000)
 			perB[q.Name] = append(perB[q.Name], bd*1000)
@@ -251,6 +266,10 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 		}
 		c.Close()
 		tot, base, genBase = append(tot, sum), append(base, bsum), append(genBase, gsum)
+		if fetched != nil {
+			fetched.Close()
+			fetchBase = append(fetchBase, fsum)
+		}
 	}
 	ok := "every answer identical to the reference"
 	if len(wrong) > 0 {
@@ -260,6 +279,10 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 		BaseName: "in-process DuckDB, same files", Goal: "<= 1.10", Note: joinNote(note, ok)})
 	s.add(Figure{Name: fmt.Sprintf("%sTPC-H SF%g vs generated files", prefix, s.Opt.SF), Unit: "s", Values: tot, Base: genBase,
 		BaseName: "in-process DuckDB, generated files", Note: note})
+	if fetchBase != nil {
+		s.add(Figure{Name: fmt.Sprintf("%sTPC-H SF%g vs fetched files", prefix, s.Opt.SF), Unit: "s", Values: tot, Base: fetchBase,
+			BaseName: "the same files fetched from MinIO (timed in), then in-process DuckDB", Note: note})
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %sTPC-H per query (SF%g, median ms of %d runs%s)\n\n"+
 		"DuckDB reads the server's files; \"generated\" is DuckDB over the generator's files (one per table).\n\n"+
@@ -271,6 +294,30 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 	}
 	s.Notes = append(s.Notes, b.String())
 	return nil
+}
+
+// fetcher downloads the server's files of every table into a folder.
+type fetcher func(ctx context.Context, dir string) (map[string][]string, error)
+
+// fetchedDuck is a cold-cache TPC-H baseline run: the server's files
+// fetched into a fresh folder (its seconds are returned, to count with the
+// queries), then a fresh in-process DuckDB over them. Nil without fetch.
+func (s *Suite) fetchedDuck(ctx context.Context, fetch fetcher) (*duckBaseline, float64, error) {
+	if fetch == nil {
+		return nil, 0, nil
+	}
+	dir := filepath.Join(s.Work, "tpch-fetched")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, 0, err
+	}
+	t := startTimer()
+	files, err := fetch(ctx, dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fetch the server's files: %w", err)
+	}
+	secs := t.seconds()
+	d, err := openDuck(ctx, files)
+	return d, secs, err
 }
 
 func joinNote(a, b string) string {
