@@ -110,6 +110,12 @@ func (s *session) verbatim(ctx context.Context, run string, an *sandbox.Analysis
 // connection's flow control lets a large first message through slowly.
 const firstRows = 2048
 
+// firstBytes bounds the first batch's size too: HTTP/2 lets 64 KiB of a new
+// stream through before the client's first window update, which a busy
+// client sends late (an execution trace of a cold lineitem scan showed the
+// ≈ 370 KB first batch waiting 6 ms for it).
+const firstBytes = 32 << 10
+
 // columnsOf maps each field of the described result to the table column
 // it shows (by name, as DuckDB names a bare column reference), requiring
 // the same Arrow type.

@@ -232,3 +232,39 @@ func TestVerbatimScanCapped(t *testing.T) {
 		t.Fatal("the scan did not read from memory")
 	}
 }
+
+// A stream's first batch is cut to at most firstRows rows and about
+// firstBytes, so that it passes a new stream's HTTP/2 window at once.
+func TestFirstCut(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "s", Type: arrow.BinaryTypes.String},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	wide := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil))
+	defer wide.Release()
+	for range 10 {
+		wide.Field(0).(*array.StringBuilder).Append(strings.Repeat("x", 100<<10))
+	}
+	for _, tc := range []struct {
+		name string
+		b    arrow.RecordBatch
+		max  int64 // the cut takes between 1 and max rows
+		min  int64
+	}{
+		{name: "few narrow rows stay whole", b: rowsBatch(schema, 0, 100), min: 100, max: 100},
+		{name: "many narrow rows: at most firstRows", b: rowsBatch(schema, 0, 5000), min: 1, max: firstRows},
+		{name: "rows over 100 KiB: one", b: wide.NewRecordBatch(), min: 1, max: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer tc.b.Release()
+			n := firstCut(tc.b)
+			if n < tc.min || n > tc.max {
+				t.Fatalf("first cut of %d rows (%d bytes) = %d rows, want %d..%d", tc.b.NumRows(), ingest.BatchBytes(tc.b), n, tc.min, tc.max)
+			}
+			if n > 1 && ingest.BatchBytes(tc.b)*n/tc.b.NumRows() > firstBytes {
+				t.Fatalf("first cut of %d rows holds about %d bytes, over %d", n, ingest.BatchBytes(tc.b)*n/tc.b.NumRows(), firstBytes)
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/miniodb/miniodb/ingest"
 )
 
 // chunkReader converts the chunks of a DuckDB result into Arrow batches.
@@ -238,13 +240,23 @@ func (st *Stream) ahead() (b arrow.RecordBatch, err error) {
 	}
 	if !st.begun {
 		st.begun = true
-		if b.NumRows() > firstRows {
-			head, tail := b.NewSlice(0, firstRows), b.NewSlice(firstRows, b.NumRows())
+		if n := firstCut(b); n < b.NumRows() {
+			head, tail := b.NewSlice(0, n), b.NewSlice(n, b.NumRows())
 			b.Release()
 			b, st.held = head, append([]arrow.RecordBatch{tail}, st.held...)
 		}
 	}
 	return b, nil
+}
+
+// firstCut is how many rows of b a stream's first batch takes: at most
+// firstRows, and no more than fit in firstBytes.
+func firstCut(b arrow.RecordBatch) int64 {
+	n := min(b.NumRows(), firstRows)
+	if size := ingest.BatchBytes(b); size > 0 {
+		n = min(n, max(1, firstBytes*b.NumRows()/size))
+	}
+	return n
 }
 
 // nextParams runs the statement with the next parameter row, if any.
