@@ -32,6 +32,7 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | tried, not kept | | hard-linking flushed files into the local object folder instead of copying them: no change (five A/B runs); LZ4_RAW instead of snappy: writer −6%, files +11%; klauspost's plain snappy encoder instead of the "better" one arrow-go registers: writer −9%, files +15% (1.3 M SF1 rows); no dictionaries at all: writer −39%, but DuckDB's TPC-H Q1 2× and Q12 2.2× slower (flag and mode strings); the Parquet writer's buffers in C memory: no change; no dictionary for every integer column: writer −15%, but l_orderkey reads +20%; for the decoding scan's first batch after a restart, one decoder instead of two, decoding columns one after another, or yielding after every batch: no better within the noise (10–50 ms over two restarts each); the memory cache keeping a decoding scan's batches without copying them: arrow-go decodes decimals into Go memory whatever the allocator, and a cold SF1 lineitem scan grew the node by 1.5 GiB instead of 1.2–1.3; copying a file's batches into the memory cache from the flush worker before the commit (so that a scan right after the flush finds them all): ingest until in Parquet 11% slower at SF1 (4.1–4.6 → 4.5–5.1 s, A/B, four loads each) |
 | read-cache fills are not fsynced (the cache folder is adopted after a restart only if the same boot of the machine filled it, or a clean Close synced it) and copy through a 1 MiB buffer instead of io.Copy's 32 KiB | objstore/cache.go | a cold TPC-H run on MinIO (probe, 22 queries, two runs each): 3.04–3.08 → 2.72–2.78 s without the fsyncs; eight 25 MB lineitem objects from MinIO: 0.19 → 0.11 CPU-s and 200 → 157 ms with the larger buffer |
 | a statement acquires the files of all its tables in one call, so a cold cache downloads them together instead of table after table | query/session.go define | no change measurable here, where a download from MinIO on loopback is bound by CPU, not by round trips (TPC-H Q2 reads five tables: 93–107 ms cold either way); on an object store with real latency it saves a round trip per table |
+| a stream's first batch is cut to about 32 KiB as well as to 2048 rows, so that it passes a new stream's 64 KiB HTTP/2 window without waiting for the client's first window update | query/stream.go firstCut | cold MinIO lineitem scan, five restarts (probe): first batch 20–34 ms (median 25) → 11–17 ms (median 14) |
 | the cold-cache MinIO figures get a second baseline that must also fetch the same files from MinIO: for TPC-H, DuckDB over the files downloaded first with plain minio-go (the download timed in); for the scan, a raw arrow-go DoGet that downloads them (eight at a time) and decodes them | bench/fetch.go | a change of measurement: it shows how far a cold figure is from what reading the same objects costs on this machine, not from data already local |
 
 ## Where the goals are not met, and what to try next
@@ -50,9 +51,10 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size option), so the
   first 2048 rows need the whole first row group's pages decompressed: 6–12 ms for a lineitem file on an idle
   machine (snappy is 54% of it; LZ4_RAW or no compression: 3–5 ms, and full decodes no faster, so not changed).
-  An execution trace then shows the ≈ 370 KB first batch waiting ≈ 6 ms for the client's HTTP/2 window update
-  (64 KB initial window) while the decoders hold both cores. Its peak RSS growth is the memory cache filling with
-  the table (bounded by cache.memory_bytes).
+  An execution trace also showed the ≈ 370 KB first batch waiting ≈ 6 ms for the client's HTTP/2 window update
+  (64 KiB initial window) while the decoders held both cores; the first batch is now cut to about 32 KiB, and
+  the decode is what remains. Its peak RSS growth is the memory cache filling with the table (bounded by
+  cache.memory_bytes).
 - TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.10× of DuckDB over the same files
   fetched from MinIO first): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
   one run; 317 MB in all). A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
