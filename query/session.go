@@ -22,6 +22,7 @@ type session struct {
 	conn     bindings.Connection
 	snaps    []*ingest.Snapshot
 	unpins   []func()
+	local    map[string]string // object key → its pinned file in the cache (define)
 	stopIntr func()
 }
 
@@ -90,13 +91,17 @@ func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
 	}
 	// Every file of every table in one Acquire, so that a cold cache
 	// downloads them all at once, not table after table (TPC-H Q2 reads
-	// five tables); each view's own Acquire then finds them local.
-	if len(an.Tables) > 1 && len(keys) > 0 {
-		_, unpin, err := s.e.cache.Acquire(ctx, keys)
+	// five tables).
+	if len(keys) > 0 {
+		paths, unpin, err := s.e.cache.Acquire(ctx, keys)
 		if err != nil {
 			return fmt.Errorf("%w: read files: %v", ErrInternal, err)
 		}
 		s.unpins = append(s.unpins, unpin)
+		s.local = make(map[string]string, len(keys))
+		for i, k := range keys {
+			s.local[k] = paths[i]
+		}
 	}
 	for i, t := range an.Tables {
 		if err := s.defineView(ctx, base+i, t.Name, s.snaps[base+i]); err != nil {
@@ -327,11 +332,10 @@ func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string,
 		keys[i] = f.Key
 		sameSchema = sameSchema && f.SchemaHash == sn.Files[0].SchemaHash
 	}
-	paths, unpin, err := s.e.cache.Acquire(ctx, keys)
+	paths, err := s.localFiles(ctx, keys)
 	if err != nil {
 		return "", fmt.Errorf("%w: read files of %s: %v", ErrInternal, sn.Table, err)
 	}
-	s.unpins = append(s.unpins, unpin)
 	quoted := make([]string, len(paths))
 	for i, p := range paths {
 		quoted[i] = quoteString(p)
@@ -341,6 +345,25 @@ func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string,
 		opts = ", union_by_name = true"
 	}
 	return fmt.Sprintf("SELECT * FROM read_parquet([%s]%s)", strings.Join(quoted, ", "), opts), nil
+}
+
+// localFiles returns the cached files of keys, pinned until the session
+// closes: those define made local, or else fetched now.
+func (s *session) localFiles(ctx context.Context, keys []string) ([]string, error) {
+	paths := make([]string, len(keys))
+	for i, k := range keys {
+		p, ok := s.local[k]
+		if !ok {
+			paths, unpin, err := s.e.cache.Acquire(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			s.unpins = append(s.unpins, unpin)
+			return paths, nil
+		}
+		paths[i] = p
+	}
+	return paths, nil
 }
 
 func (s *session) prepare(sql string) (bindings.PreparedStatement, error) {
