@@ -126,30 +126,33 @@ func (f *fetchedFiles) stream(ctx context.Context, send func(arrow.RecordBatch) 
 		if bd.err != nil {
 			return bd.err
 		}
-		pr, err := file.NewParquetReader(bytes.NewReader(bd.b))
-		if err != nil {
-			return err
-		}
-		fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: true, BatchSize: 16384}, memory.DefaultAllocator)
-		if err != nil {
-			return err
-		}
-		rr, err := fr.GetRecordReader(ctx, nil, nil)
-		if err != nil {
-			return err
-		}
-		for rr.Next() {
-			if err := send(rr.RecordBatch()); err != nil {
-				rr.Release()
-				return err
-			}
-		}
-		err = rr.Err()
-		rr.Release()
-		pr.Close()
-		if err != nil {
+		if err := decodeTo(ctx, bd.b, send); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// decodeTo sends the batches of the Parquet file b to send.
+func decodeTo(ctx context.Context, b []byte, send func(arrow.RecordBatch) error) error {
+	pr, err := file.NewParquetReader(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: true, BatchSize: 16384}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := send(rr.RecordBatch()); err != nil {
+			return err
+		}
+	}
+	return rr.Err()
 }
