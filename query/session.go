@@ -78,8 +78,9 @@ func (e *Engine) begin(ctx context.Context) (*session, error) {
 // define creates the views of the tables an analysed statement reads.
 func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
 	base := len(s.snaps)
-	var keys []string
+	var keys, names []string
 	for _, t := range an.Tables {
+		names = append(names, t.Name)
 		sn, err := s.snapshot(ctx, t.Name)
 		if err != nil {
 			return err
@@ -95,7 +96,7 @@ func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
 	if len(keys) > 0 {
 		paths, unpin, err := s.e.cache.Acquire(ctx, keys)
 		if err != nil {
-			return fmt.Errorf("%w: read files: %v", ErrInternal, err)
+			return fmt.Errorf("%w: read files of %s: %v", ErrInternal, strings.Join(names, ", "), err)
 		}
 		s.unpins = append(s.unpins, unpin)
 		s.local = make(map[string]string, len(keys))
