@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -101,5 +102,28 @@ func TestCanceledStream(t *testing.T) {
 	}
 	if !errors.Is(st.Err(), ErrCanceled) {
 		t.Fatalf("got %v, want ErrCanceled", st.Err())
+	}
+}
+
+// TestCanceledBeforeFirstChunk: a query whose first chunk takes minutes
+// (a blocking aggregate) stops soon after its context ends, with
+// ErrCanceled: the cancellation interrupts DuckDB's execution.
+func TestCanceledBeforeFirstChunk(t *testing.T) {
+	e := openEngine(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	st, err := e.Query(ctx, "SELECT count(*) FROM range(1000000000000) a WHERE a.range % 7 = 3", nil)
+	if err == nil {
+		for st.Next() {
+		}
+		err = st.Err()
+		st.Close()
+	}
+	if !errors.Is(err, ErrCanceled) {
+		t.Fatalf("got %v, want ErrCanceled", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("the query ran %s past a 300ms deadline", el)
 	}
 }

@@ -132,28 +132,17 @@ func (st *Stream) start() error {
 	if err := bindParams(st.stmt, st.params, st.row); err != nil {
 		return err
 	}
-	ctx := st.ctx
 	var pending bindings.PendingResult
 	defer bindings.DestroyPending(&pending)
 	if bindings.PendingPreparedStreaming(st.stmt, &pending) == bindings.StateError {
 		return classifyMessage(bindings.PendingError(pending))
 	}
-	for {
-		state := bindings.PendingExecuteTask(pending)
-		if state == bindings.PendingStateError {
-			if ctx.Err() != nil { // interrupted because the caller went away or cancelled
-				return fmt.Errorf("%w: %v", ErrCanceled, ctx.Err())
-			}
-			return classifyMessage(bindings.PendingError(pending))
-		}
-		if bindings.PendingExecutionIsFinished(state) {
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", ErrCanceled, ctx.Err())
-		}
-	}
+	// ExecutePending runs the query until its first chunk can be fetched,
+	// as duckdb-go does; ctx's cancellation interrupts it (session.go).
 	if bindings.ExecutePending(pending, &st.res) == bindings.StateError {
+		if err := st.ctx.Err(); err != nil { // interrupted because the caller went away or cancelled
+			return fmt.Errorf("%w: %v", ErrCanceled, err)
+		}
 		return classify(bindings.ResultErrorType(&st.res), bindings.ResultError(&st.res))
 	}
 	rd, err := newChunkReader(&st.res)
