@@ -138,7 +138,12 @@ func (st *Stream) start() error {
 		return classifyMessage(bindings.PendingError(pending))
 	}
 	// ExecutePending runs the query until its first chunk can be fetched,
-	// as duckdb-go does; ctx's cancellation interrupts it (session.go).
+	// as duckdb-go does; ctx's cancellation interrupts it (session.go). An
+	// interrupt that came before the pending query began was cleared by
+	// it, hence the check first.
+	if err := st.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrCanceled, err)
+	}
 	if bindings.ExecutePending(pending, &st.res) == bindings.StateError {
 		if err := st.ctx.Err(); err != nil { // interrupted because the caller went away or cancelled
 			return fmt.Errorf("%w: %v", ErrCanceled, err)
