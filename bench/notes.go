@@ -44,11 +44,11 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   an HTTP peer alter the body unseen (the CRC64 checksum catches corruption, not tampering): not done. A bulk
   load is still flushed only after its DoPut commits; encoding a large staged ingest while it arrives would
   overlap the two (the DoPut leaves ≈ 0.3 of a core idle).
-- Full scan on MinIO with a cold cache (0.26–0.32×) and its first batch (12–48 ms against < 10). After a restart the
+- Full scan on MinIO with a cold cache (0.24–0.32×) and its first batch (12–48 ms against < 10). After a restart the
   files must be downloaded and decoded. Against a plain arrow-go DoGet that downloads the same objects and decodes
-  them (no MinIODB on its path) the scan is at 0.72×: a CPU profile of the cold scan puts 19% in copying the
+  them (no MinIODB on its path) the scan is at 0.67–0.77×: a CPU profile of the cold scan puts 19% in copying the
   decoded batches into the memory cache (hotcache Offer), which is what makes the next scan stream from memory
-  (0.78–0.94×), and a few percent in writing the files to the disk cache and reading them back. The first batch:
+  (0.78–1.02×), and a few percent in writing the files to the disk cache and reading them back. The first batch:
   DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size option), so the
   first 2048 rows need the whole first row group's pages decompressed: 6–12 ms for a lineitem file on an idle
   machine (snappy is 54% of it; LZ4_RAW or no compression: 3–5 ms, and full decodes no faster, so not changed).
@@ -56,7 +56,7 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   (64 KiB initial window) while the decoders held both cores; the first batch is now cut to about 32 KiB, and
   the decode is what remains. Its peak RSS growth is the memory cache filling with the table (bounded by
   cache.memory_bytes).
-- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.10× of DuckDB over the same files
+- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.10–1.14× of DuckDB over the same files
   fetched from MinIO first): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
   one run; 317 MB in all). A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
   queries use, so overlapping it with them (a warm-up at start) cannot gain much here. Reading less would:
