@@ -82,19 +82,7 @@ func TestVerbatimScanDecodesFiles(t *testing.T) {
 			hot := hotcache.New(tc.room, nil)
 			defer forgetAll(hot)
 			ft := newFlushedTable(t, tc.str, hot, 0, rows)
-			base := Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2}
-			plain, err := Open(base, ft, ft)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer plain.Close()
-			withMem := base
-			withMem.Memory, withMem.Allocator = hot, alloc
-			e, err := Open(withMem, ft, ft)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
+			plain, e := ft.open(t, Config{}), ft.open(t, Config{Memory: hot, Allocator: alloc})
 			wantSchema, want := rowStrings(t, plain, tc.sql)
 			if len(want) != 3*rows+500 {
 				t.Fatalf("DuckDB answered %d rows, want %d", len(want), 3*rows+500)
@@ -129,11 +117,7 @@ func TestVerbatimScanClosedEarly(t *testing.T) {
 	alloc := newCounting(t)
 	hot := hotcache.New(0, nil)
 	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 100000)
-	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := ft.open(t, Config{Memory: hot, Allocator: alloc})
 	ctx := context.Background()
 	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {
 		t.Fatal(err)
@@ -158,11 +142,7 @@ func TestVerbatimScanBrokenFile(t *testing.T) {
 	hot := hotcache.New(1<<30, nil)
 	defer forgetAll(hot)
 	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 1000)
-	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := ft.open(t, Config{Memory: hot, Allocator: alloc})
 	ctx := context.Background()
 	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil { // DuckDB reads the intact files
 		t.Fatal(err)
@@ -196,11 +176,7 @@ func TestVerbatimScanEmptyFirstFile(t *testing.T) {
 	}
 	w.Close()
 	ft.files[0].Rows = 0
-	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, Memory: hot, Allocator: alloc}, ft, ft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := ft.open(t, Config{Memory: hot, Allocator: alloc})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {

@@ -105,6 +105,19 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 	return ft
 }
 
+// open opens an engine over f configured by cfg, with the test's folders
+// and two threads; it is closed when the test ends.
+func (f *flushedTable) open(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	cfg.CacheDir, cfg.TempDir, cfg.Threads = f.dir, t.TempDir(), 2
+	e, err := Open(cfg, f, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
 // checkedCache is a memory cache whose allocations must all be released
 // by the end of the test: every scan gave back what it took.
 func checkedCache(t *testing.T) *hotcache.Cache {
@@ -179,19 +192,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 				tc.inMemory = 2
 			}
 			ft := newFlushedTable(t, tc.str, hot, tc.inMemory, 1000)
-			base := Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2}
-			plain, err := Open(base, ft, ft)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer plain.Close()
-			withMem := base
-			withMem.Memory = hot
-			e, err := Open(withMem, ft, ft)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
+			plain, e := ft.open(t, Config{}), ft.open(t, Config{Memory: hot})
 			wantSchema, want := rowStrings(t, plain, tc.sql)
 			if len(want) != 3500 {
 				t.Fatalf("DuckDB answered %d rows, want 3500", len(want))
@@ -215,11 +216,7 @@ func TestVerbatimScanFromMemory(t *testing.T) {
 func TestVerbatimScanCapped(t *testing.T) {
 	hot := checkedCache(t)
 	ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 3, 1000)
-	e, err := Open(Config{CacheDir: ft.dir, TempDir: t.TempDir(), Threads: 2, MaxResultRows: 1500, Memory: hot}, ft, ft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := ft.open(t, Config{MaxResultRows: 1500, Memory: hot})
 	ctx := context.Background()
 	if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {
 		t.Fatal(err)
