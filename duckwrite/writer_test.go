@@ -57,11 +57,7 @@ func TestRoundTrip(t *testing.T) {
 		{&arrow.Decimal256Type{Precision: 40, Scale: 2}, `["1.00", null, "2.00"]`, false},
 		{arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[1], null, []]`, false},
 	}
-	w, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWriter(t)
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.typ.String(), "/", "_"), func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -120,11 +116,7 @@ func TestRoundTrip(t *testing.T) {
 
 // A cancelled write stops with the context's error.
 func TestWriteCancelled(t *testing.T) {
-	w, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWriter(t)
 	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
 	b := array.NewInt64Builder(memory.DefaultAllocator)
 	for i := range 1 << 20 {
@@ -201,11 +193,7 @@ func readBack(t *testing.T, path string) (arrow.Table, string, int) {
 // Writes from several goroutines at once (a flush writes its files in
 // parallel) each get their own rows.
 func TestConcurrentWrites(t *testing.T) {
-	w, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := openWriter(t)
 	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
 	dir := t.TempDir()
 	var wg sync.WaitGroup
@@ -238,4 +226,15 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 		tbl.Release()
 	}
+}
+
+// openWriter opens a Writer closed when the test ends.
+func openWriter(t *testing.T) *Writer {
+	t.Helper()
+	w, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
 }
