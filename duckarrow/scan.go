@@ -46,5 +46,8 @@ func With(conn bindings.Connection, view string, schema *arrow.Schema, batches [
 	return f()
 }
 
-// Ident quotes an identifier for DuckDB.
+// Ident quotes an identifier for DuckDB's SQL.
 func Ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// String quotes a string literal for DuckDB's SQL.
+func String(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -105,13 +105,13 @@ func copySQL(name, path string, rowGroupRows int, meta map[string]string) string
 	sort.Strings(keys)
 	kv := make([]string, len(keys))
 	for i, k := range keys {
-		kv[i] = duckarrow.Ident(k) + ": " + quote(meta[k])
+		kv[i] = duckarrow.Ident(k) + ": " + duckarrow.String(meta[k])
 	}
 	opts := []string{"FORMAT parquet", "COMPRESSION snappy", "KV_METADATA {" + strings.Join(kv, ", ") + "}"}
 	if rowGroupRows > 0 {
 		opts = append(opts, fmt.Sprintf("ROW_GROUP_SIZE %d", rowGroupRows))
 	}
-	return fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (%s)", duckarrow.Ident(name), quote(path), strings.Join(opts, ", "))
+	return fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (%s)", duckarrow.Ident(name), duckarrow.String(path), strings.Join(opts, ", "))
 }
 
 func (w *Writer) withConn(f func(bindings.Connection) error) error {
@@ -131,8 +131,6 @@ func exec(conn bindings.Connection, sql string) error {
 	}
 	return nil
 }
-
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Supports is the package's Supports, for callers that take the Writer
 // as an interface.

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/miniodb/miniodb/duckarrow"
 	"github.com/miniodb/miniodb/ingest"
 )
 
@@ -262,9 +263,9 @@ func exec(conn bindings.Connection, sql string) error {
 	return nil
 }
 
-func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func quoteString(s string) string { return duckarrow.String(s) }
 
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func quoteIdent(s string) string { return duckarrow.Ident(s) }
 
 func dirSlash(d string) string {
 	if strings.HasSuffix(d, "/") {
