@@ -4,6 +4,7 @@ package duckarrow
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unsafe"
@@ -44,6 +45,22 @@ func With(conn bindings.Connection, view string, schema *arrow.Schema, batches [
 		bindings.DestroyResult(&res)
 	}()
 	return f()
+}
+
+// InterruptOnDone interrupts what conn runs when ctx ends. The returned
+// stop returns once no interrupt can touch conn any more (one already
+// running is waited for), so conn can be disconnected after it.
+func InterruptOnDone(ctx context.Context, conn bindings.Connection) (stop func()) {
+	interrupted := make(chan struct{})
+	after := context.AfterFunc(ctx, func() {
+		defer close(interrupted)
+		bindings.Interrupt(conn)
+	})
+	return func() {
+		if !after() {
+			<-interrupted
+		}
+	}
 }
 
 // Ident quotes an identifier for DuckDB's SQL.

@@ -78,17 +78,11 @@ func (w *Writer) Write(ctx context.Context, path string, schema *arrow.Schema, b
 	meta["ARROW:schema"] = base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, memory.DefaultAllocator))
 	name := fmt.Sprintf("__duckwrite_%d", w.scans.Add(1))
 	return w.withConn(func(conn bindings.Connection) error {
-		interrupted := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			defer close(interrupted)
-			bindings.Interrupt(conn)
-		})
+		stop := duckarrow.InterruptOnDone(ctx, conn)
 		err := duckarrow.With(conn, name, schema, batches, func() error {
 			return exec(conn, copySQL(name, path, rowGroupRows, meta))
 		})
-		if !stop() { // an interrupt ran, or is running: wait before disconnecting
-			<-interrupted
-		}
+		stop() // before the connection is closed
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}

@@ -60,18 +60,9 @@ func (e *Engine) begin(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	s.conn = conn
-	interrupted := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(interrupted)
-		bindings.Interrupt(conn)
-	})
-	// stopIntr returns once no interrupt can touch the connection any more:
-	// an interrupt already running is waited for, so Disconnect never races it.
-	s.stopIntr = func() {
-		if !stop() {
-			<-interrupted
-		}
-	}
+	// stopIntr returns once no interrupt can touch the connection any more,
+	// so Disconnect never races one.
+	s.stopIntr = duckarrow.InterruptOnDone(ctx, conn)
 	return s, nil
 }
 
