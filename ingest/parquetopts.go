@@ -7,10 +7,14 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 )
 
+// rowGroupRows is the row group size of the files a flush writes, with
+// either writer.
+const rowGroupRows = 122880
+
 // writerOptions are arrow-go's Parquet writer settings, for the flush's
 // files that DuckDB does not write (Config.Parquet) and for compaction:
-// snappy and row groups of 122880 rows, as DuckDB writes them. NOTE: a departure from DESIGN.md, which says
-// zstd. Measured on TPC-H SF0.1, before/after binaries side by side
+// snappy and row groups of rowGroupRows rows, as DuckDB writes them. NOTE:
+// a departure from DESIGN.md, which says zstd. Measured on TPC-H SF0.1, before/after binaries side by side
 // (bench, three rounds each): zstd level 1 gave TPC-H at 1.35-1.41x
 // in-process DuckDB over the generator's files, snappy 1.20-1.22x, the
 // flush as fast, files 30-39% larger; DuckDB decodes snappy faster.
@@ -23,8 +27,7 @@ import (
 // same files 3.16 -> 2.82 s), the flush 5% less CPU.
 //
 // Decimals of up to 18 digits are stored as INT32/INT64, not fixed-size
-// binary: DuckDB
-// decodes them much faster (TPC-H Q1 over the flushed lineitem files,
+// binary: DuckDB decodes them much faster (TPC-H Q1 over the flushed lineitem files,
 // SF0.1: 24.7 ms -> 19.5 ms in DuckDB alone). Dictionary encoding is turned
 // off for decimals and fixed-size binary columns (UUIDs): their values
 // rarely repeat, and hashing them for the dictionary was a quarter of the
@@ -40,9 +43,6 @@ import (
 // file larger (SF1 lineitem, 1.3 M rows: 1.19 -> 1.08 s, 54.7 -> 52.6 MB;
 // DuckDB reads of l_partkey 10% faster, of l_orderkey, which keeps its
 // dictionary, unchanged).
-// rowGroupRows is the row group size of the files a flush writes.
-const rowGroupRows = 122880
-
 func writerOptions(schema *arrow.Schema, batches []arrow.RecordBatch) []parquet.WriterProperty {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
