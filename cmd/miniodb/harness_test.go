@@ -92,8 +92,8 @@ func startServer(t testing.TB, dataDir string, args ...string) *server {
 			t.Fatal(err)
 		}
 		s.addr = freeAddr(t)
-		if i := slices.Index(s.args, "--rest-addr"); i >= 0 && i+1 < len(s.args) {
-			s.args[i+1] = freeAddr(t)
+		if i := s.restArg(); i >= 0 {
+			s.args[i] = freeAddr(t)
 		}
 	}
 	t.Cleanup(func() {
@@ -107,10 +107,18 @@ func startServer(t testing.TB, dataDir string, args ...string) *server {
 
 // restAddr is the REST address the server was given with --rest-addr.
 func (s *server) restAddr() string {
-	if i := slices.Index(s.args, "--rest-addr"); i >= 0 && i+1 < len(s.args) {
-		return s.args[i+1]
+	if i := s.restArg(); i >= 0 {
+		return s.args[i]
 	}
 	return ""
+}
+
+// restArg is the index in s.args of the --rest-addr value, -1 if none.
+func (s *server) restArg() int {
+	if i := slices.Index(s.args, "--rest-addr"); i >= 0 && i+1 < len(s.args) {
+		return i + 1
+	}
+	return -1
 }
 
 // errPortTaken: the server exited during start-up because a port it was
