@@ -24,13 +24,18 @@ type MinIOConn struct {
 	Endpoint, AccessKey, SecretKey, Bucket string
 }
 
+// client is a plain minio-go client of the bench's MinIO.
+func (mc MinIOConn) client() (*minio.Client, error) {
+	return minio.New(mc.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(mc.AccessKey, mc.SecretKey, "")})
+}
+
 // fetchTables is a cold-cache baseline's first step: what any program
 // must do to read the server's Parquet files out of MinIO with DuckDB (no
 // httpfs here). It downloads every object under tables/<table>/ into
 // dir/<table>/ with plain minio-go, eight at a time, for each of tables,
 // and returns the files of each table.
 func fetchTables(ctx context.Context, mc MinIOConn, tables []string, dir string) (map[string][]string, error) {
-	c, err := minio.New(mc.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(mc.AccessKey, mc.SecretKey, "")})
+	c, err := mc.client()
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +77,7 @@ type fetchedFiles struct {
 }
 
 func newFetchedFiles(ctx context.Context, mc MinIOConn, table string) (*fetchedFiles, error) {
-	c, err := minio.New(mc.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(mc.AccessKey, mc.SecretKey, "")})
+	c, err := mc.client()
 	if err != nil {
 		return nil, err
 	}
