@@ -69,11 +69,14 @@ func fetchTables(ctx context.Context, mc MinIOConn, tables []string, dir string)
 // table in MinIO, which a DoGet of rawFlight with the ticket "fetched"
 // downloads (eight at a time, into memory) and decodes with arrow-go as
 // they arrive, in order. It is what plain arrow-go does to stream a table
-// out of the object store; none of MinIODB is on its path.
+// out of the object store; none of MinIODB is on its path. The ticket
+// "decoded" decodes copies downloaded once beforehand (hold): no download
+// at all, the most any scan that decodes these files can stream here.
 type fetchedFiles struct {
 	c      *minio.Client
 	bucket string
 	keys   []string
+	held   [][]byte // the objects' bytes, in keys' order, once hold ran
 }
 
 func newFetchedFiles(ctx context.Context, mc MinIOConn, table string) (*fetchedFiles, error) {
@@ -96,6 +99,29 @@ func newFetchedFiles(ctx context.Context, mc MinIOConn, table string) (*fetchedF
 	return f, nil
 }
 
+// get downloads one object into memory.
+func (f *fetchedFiles) get(ctx context.Context, key string) ([]byte, error) {
+	o, err := f.c.GetObject(ctx, f.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	return io.ReadAll(o)
+}
+
+// hold downloads every object into memory, for the ticket "decoded".
+func (f *fetchedFiles) hold(ctx context.Context) error {
+	f.held = make([][]byte, len(f.keys))
+	for i, key := range f.keys {
+		b, err := f.get(ctx, key)
+		if err != nil {
+			return err
+		}
+		f.held[i] = b
+	}
+	return nil
+}
+
 // stream sends every batch of the files, in order, to send.
 func (f *fetchedFiles) stream(ctx context.Context, send func(arrow.RecordBatch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -116,13 +142,7 @@ func (f *fetchedFiles) stream(ctx context.Context, send func(arrow.RecordBatch) 
 				return
 			}
 			defer func() { <-slots }()
-			o, err := f.c.GetObject(ctx, f.bucket, key, minio.GetObjectOptions{})
-			if err != nil {
-				bodies[i] <- body{err: err}
-				return
-			}
-			b, err := io.ReadAll(o)
-			o.Close()
+			b, err := f.get(ctx, key)
 			bodies[i] <- body{b, err}
 		}()
 	}
@@ -132,6 +152,19 @@ func (f *fetchedFiles) stream(ctx context.Context, send func(arrow.RecordBatch) 
 			return bd.err
 		}
 		if err := decodeTo(ctx, bd.b, send); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamHeld sends every batch of the files hold downloaded to send.
+func (f *fetchedFiles) streamHeld(ctx context.Context, send func(arrow.RecordBatch) error) error {
+	if len(f.held) != len(f.keys) {
+		return fmt.Errorf("the files of the ticket \"decoded\" were not downloaded (hold)")
+	}
+	for _, b := range f.held {
+		if err := decodeTo(ctx, b, send); err != nil {
 			return err
 		}
 	}

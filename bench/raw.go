@@ -21,7 +21,7 @@ type rawFlight struct {
 	flight.BaseFlightServer
 	schema  *arrow.Schema
 	batches []arrow.RecordBatch
-	fetched *fetchedFiles // the ticket "fetched" streams these instead
+	fetched *fetchedFiles // the tickets "fetched" and "decoded" stream these instead
 	rows    atomic.Int64
 	srv     *grpc.Server
 	Addr    string
@@ -62,8 +62,11 @@ func (r *rawFlight) DoPut(stream flight.FlightService_DoPutServer) error {
 func (r *rawFlight) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetServer) error {
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(r.schema))
 	defer w.Close()
-	if string(t.Ticket) == "fetched" && r.fetched != nil {
+	switch {
+	case string(t.Ticket) == "fetched" && r.fetched != nil:
 		return r.fetched.stream(stream.Context(), w.Write)
+	case string(t.Ticket) == "decoded" && r.fetched != nil:
+		return r.fetched.streamHeld(stream.Context(), w.Write)
 	}
 	for _, b := range r.batches {
 		if err := w.Write(b); err != nil {
@@ -109,7 +112,7 @@ func rawGet(ctx context.Context, c flight.Client) (rows, bytes int64, first floa
 }
 
 // rawGetTicket is rawGet of the stream ticket names ("all": the ready
-// batches; "fetched": rawFlight.fetched).
+// batches; "fetched" and "decoded": rawFlight.fetched).
 func rawGetTicket(ctx context.Context, c flight.Client, ticket string) (rows, bytes int64, first float64, err error) {
 	t := startTimer()
 	stream, err := c.DoGet(ctx, &flight.Ticket{Ticket: []byte(ticket)})
