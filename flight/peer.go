@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -128,11 +127,11 @@ func (p *peerServer) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGet
 	md := arrow.NewMetadata([]string{metaPeerNode, metaPeerFlushed, metaPeerInc},
 		[]string{sn.Node, strconv.FormatUint(sn.FlushedLSN, 10), sn.Incarnation})
 	schema := arrow.NewSchema(sn.Schema.Fields(), &md)
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
-	defer w.Close()
+	w := newBatchWriter(stream, schema)
+	defer w.close()
 	for _, b := range sn.Batches {
 		rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
-		err := w.Write(rec)
+		err := w.write(rec, nil, nil)
 		rec.Release()
 		if err != nil {
 			return err

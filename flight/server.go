@@ -127,9 +127,10 @@ func NewServer(in Ingester, q Querier, cfg Config) *Server {
 	return s
 }
 
-// FlightService returns the gRPC service to register.
+// FlightService returns the gRPC service to register, on a gRPC server
+// made with ServerOptions.
 func (s *Server) FlightService() flight.FlightServer {
-	return flightsql.NewFlightServerWithAllocator(s, s.mem)
+	return dataServer{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.mem), s: s}
 }
 
 // endpoint is the one endpoint of a result: its ticket, fetched from this

@@ -284,6 +284,7 @@ func startNode(ctx context.Context, cfg Config, log *zap.Logger) (*node, error) 
 	// written as the receive fails, so its text cannot name the setting.
 	msgMax := cfg.Server.MaxMessageBytes
 	opts := append(n.tel.GRPCOptions(), grpc.MaxRecvMsgSize(msgMax), grpc.MaxSendMsgSize(msgMax))
+	opts = append(opts, flight.ServerOptions()...)
 	n.stall = flight.NewStallGuard(cfg.Server.StreamIdleTimeout)
 	opts = append(opts, grpc.ChainStreamInterceptor(n.stall.StreamInterceptor()))
 	if n.auth != nil {
