@@ -35,6 +35,9 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | a stream's first batch is cut to about 32 KiB as well as to 2048 rows, so that it passes a new stream's 64 KiB HTTP/2 window without waiting for the client's first window update | query/stream.go firstCut | cold MinIO lineitem scan, five restarts (probe): first batch 20–34 ms (median 25) → 11–17 ms (median 14) |
 | ingest figures take at least five samples, as full scans do | bench/suite.go IngestAndScan | a change of measurement: the raw DoPut baseline ranged from 2.4 to 9.2 M rows/s within runs, and a median of three put durable ingest at 0.54× in one run (against a DoPut at 7.03 M rows/s) and at 0.80–0.96× in others; an A/B of the binaries behind those runs showed no change in ingest |
 | the cold-cache MinIO figures get a second baseline that must also fetch the same files from MinIO: for TPC-H, DuckDB over the files downloaded first with plain minio-go (the download timed in); for the scan, a raw arrow-go DoGet that downloads them (eight at a time) and decodes them | bench/fetch.go | a change of measurement: it shows how far a cold figure is from what reading the same objects costs on this machine, not from data already local |
+| a result's FlightData messages are framed by the gRPC server's codec as a short prefix followed by the batch's own buffers (arrow-go's Flight writer copied each body into one buffer, and gRPC's proto codec copied it again); the batch stays retained until gRPC frees the buffers, and a runtime cleanup releases it if gRPC drops them without doing so (a connection closed with data queued: the test of it leaked 6.5 MB without the cleanup) | flight/zerocopy.go | perf of a MinIO full scan from memory before: the two copies and clearing the second buffer were 19% of the node's CPU. Probe, A/B twice, three restarts each with four scans from memory: 800–1270 → 1030–1545 MiB/s; the cold scan after each restart 385–414 → 410–455 MiB/s |
+| a decoding-ceiling row for the cold MinIO scan: a raw arrow-go DoGet decoding the same files, held in memory beforehand (no download), against the ready batches | bench/fetch.go | a change of measurement: 0.45–0.48× in its first two runs, so no scan that decodes these Parquet files, here, can reach the 0.8× goal with a cold cache |
+| tried, not kept (cold scan) | | a pool recycling a scan's large buffers (Parquet pages, decoded batches) from row group to row group: decoding one lineitem file alone 150–170 → 122–127 ms, but the cold MinIO scan unchanged (A/B, eight restarts each: 378–442 and 330–449 MiB/s; node 3.1 → 3.0 CPU-s per scan), with or without the memory cache filling: a cold scan's ≈ 400k page faults are nearly all the memory cache's 1 GiB of fresh memory (≈ 50k without it). Row groups of 30720 rows instead of 122880: the cold first batch 12.5–25 → 5–12 ms (median 15.5 → 7.6, eight restarts each), but TPC-H 2.69 → 2.98 s and DuckDB alone over the same files 2.48 → 2.88 s (probe, SF1, three runs each) |
 
 ## Where the goals are not met, and what to try next
 
@@ -44,19 +47,19 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   an HTTP peer alter the body unseen (the CRC64 checksum catches corruption, not tampering): not done. A bulk
   load is still flushed only after its DoPut commits; encoding a large staged ingest while it arrives would
   overlap the two (the DoPut leaves ≈ 0.3 of a core idle).
-- Full scan on MinIO with a cold cache (0.24–0.32×) and its first batch (12–48 ms against < 10). After a restart the
-  files must be downloaded and decoded. Against a plain arrow-go DoGet that downloads the same objects and decodes
-  them (no MinIODB on its path) the scan is at 0.67–0.77×: a CPU profile of the cold scan puts 19% in copying the
-  decoded batches into the memory cache (hotcache Offer), which is what makes the next scan stream from memory
-  (0.78–1.02×), and a few percent in writing the files to the disk cache and reading them back. The first batch:
-  DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size option), so the
-  first 2048 rows need the whole first row group's pages decompressed: 6–12 ms for a lineitem file on an idle
-  machine (snappy is 54% of it; LZ4_RAW or no compression: 3–5 ms, and full decodes no faster, so not changed).
-  An execution trace also showed the ≈ 370 KB first batch waiting ≈ 6 ms for the client's HTTP/2 window update
-  (64 KiB initial window) while the decoders held both cores; the first batch is now cut to about 32 KiB, and
-  the decode is what remains. Its peak RSS growth is the memory cache filling with the table (bounded by
-  cache.memory_bytes).
-- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.10–1.14× of DuckDB over the same files
+- Full scan on MinIO with a cold cache (0.24–0.34×) and its first batch (11–48 ms against < 10). After a restart the
+  files must be downloaded and decoded, and decoding alone bounds the scan: the decoding-ceiling row (a raw arrow-go
+  DoGet of the same files already in memory, no download, no MinIODB) reaches 0.45–0.48× of the ready batches.
+  The node's cold scan is at 0.64–0.71× of that ceiling and 0.68–0.82× of a raw DoGet that also downloads the
+  files. Per cold scan the node spends ≈ 3.0 CPU-s (a third of it in the kernel: ≈ 400k page faults, nearly all
+  the memory cache's 1 GiB of fresh memory, plus socket writes) and the client the rest of the 2 cores; copying the
+  decoded batches into the memory cache (hotcache Offer) is what makes the next scan stream from memory.
+  The first batch: DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size
+  option), so the first 2048 rows need the first row group's pages read and decompressed, ≈ 16 MB of memory that a
+  process just started must fault in (≈ 4900 page faults, half the CPU): 15–18 ms in an idle new process (probe),
+  6–12 ms in a warm one. Row groups of 30720 rows meet the goal (median 7.6 ms) but cost TPC-H 11% and DuckDB
+  over the same files 16% (the last row of the table above): the two goals conflict here, and I kept TPC-H.
+- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files; 1.05–1.14× of DuckDB over the same files
   fetched from MinIO first): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
   one run; 317 MB in all). A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
   queries use, so overlapping it with them (a warm-up at start) cannot gain much here. Reading less would:
