@@ -80,6 +80,9 @@ func (s *Suite) IngestAndScan(ctx context.Context, srv *Server, prefix string, s
 	var dur, e2e, base []float64
 	table := ""
 	for i := range max(s.Opt.Runs, ingestRuns) {
+		if err := srv.WaitQuiet(ctx); err != nil {
+			return "", err
+		}
 		t := startTimer()
 		if err := rawPut(ctx, rc, s.liSch, s.lineite); err != nil {
 			return "", fmt.Errorf("raw doput: %w", err)
@@ -101,6 +104,9 @@ func (s *Suite) IngestAndScan(ctx context.Context, srv *Server, prefix string, s
 	}
 	s.add(Figure{Name: prefix + "ingest durable (lineitem)", Unit: "rows/s", Values: dur, Base: base, BaseName: "raw DoPut", Goal: ">= 0.5"})
 	s.add(Figure{Name: prefix + "ingest until in Parquet", Unit: "rows/s", Values: e2e, Base: base, BaseName: "raw DoPut", Goal: ">= 0.25"})
+	if err := srv.WaitQuiet(ctx); err != nil {
+		return "", err
+	}
 	if scan {
 		return table, s.Scan(ctx, srv, c, rc, table, prefix, "")
 	}
@@ -181,6 +187,9 @@ func (s *Suite) LoadTPCH(ctx context.Context, srv *Server) error {
 func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, before func() error, fetch fetcher) error {
 	qs, err := tpch.Queries(s.tpchDir())
 	if err != nil {
+		return err
+	}
+	if err := srv.WaitQuiet(ctx); err != nil { // the load's memory-cache copies
 		return err
 	}
 	// The goal's baseline reads the very files the server wrote; a second
