@@ -9,10 +9,6 @@
 // round-trip so; the flush writes the others with arrow-go (package
 // ingest).
 //
-// Files are Parquet version 2 (data pages v2, delta encodings) unless a
-// 32-bit integer or date column spans 2^31 or more (v2Safe): DuckDB runs
-// TPC-H over them about a fifth faster, and they are a fifth smaller.
-//
 // NOTE: DESIGN.md names arrow-go as the Parquet library. It stays the
 // reader, and the writer of compaction and of the schemas DuckDB does not
 // take; DuckDB writes the flush's files because the flush is CPU-bound in

@@ -56,9 +56,8 @@
 // (parquetopts.go has the measurements). NOTE: the flush encodes them with
 // DuckDB's Parquet writer (Config.Parquet, package duckwrite) where it
 // takes the table's schema, in about half the CPU time of arrow-go's,
-// which DESIGN.md names, as Parquet version 2 where that reads back;
-// arrow-go writes the other schemas and every file of compaction (version
-// 1), and reads them all.
+// which DESIGN.md names; arrow-go writes the other schemas and every file
+// of compaction, and reads them all.
 //
 // # Tables and schemas
 //
