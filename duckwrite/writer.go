@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -61,8 +59,7 @@ func Open() (*Writer, error) {
 func (w *Writer) Close() { bindings.Close(&w.db) }
 
 // Write writes batches, all of schema, to path as one snappy-compressed
-// Parquet file, version 2 where v2Safe allows it, with row groups of
-// rowGroupRows rows (0: DuckDB's default),
+// Parquet file with row groups of rowGroupRows rows (0: DuckDB's default),
 // meta as the footer's key-value metadata, and schema stored under
 // ARROW:schema. The caller keeps its batches. Only a schema Supports
 // accepts may be written. Cancelling ctx interrupts the write, which then
@@ -80,11 +77,10 @@ func (w *Writer) Write(ctx context.Context, path string, schema *arrow.Schema, b
 	}
 	meta["ARROW:schema"] = base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, memory.DefaultAllocator))
 	name := fmt.Sprintf("__duckwrite_%d", w.scans.Add(1))
-	v2 := v2Safe(schema, batches)
 	return w.withConn(func(conn bindings.Connection) error {
 		stop := duckarrow.InterruptOnDone(ctx, conn)
 		err := duckarrow.With(conn, name, schema, batches, func() error {
-			return exec(conn, copySQL(name, path, rowGroupRows, v2, meta))
+			return exec(conn, copySQL(name, path, rowGroupRows, meta))
 		})
 		stop() // before the connection is closed
 		if err != nil && ctx.Err() != nil {
@@ -95,7 +91,7 @@ func (w *Writer) Write(ctx context.Context, path string, schema *arrow.Schema, b
 }
 
 // copySQL is the COPY statement writing view name to path.
-func copySQL(name, path string, rowGroupRows int, v2 bool, meta map[string]string) string {
+func copySQL(name, path string, rowGroupRows int, meta map[string]string) string {
 	keys := make([]string, 0, len(meta))
 	for k := range meta {
 		keys = append(keys, k)
@@ -109,58 +105,7 @@ func copySQL(name, path string, rowGroupRows int, v2 bool, meta map[string]strin
 	if rowGroupRows > 0 {
 		opts = append(opts, fmt.Sprintf("ROW_GROUP_SIZE %d", rowGroupRows))
 	}
-	if v2 {
-		opts = append(opts, "PARQUET_VERSION V2")
-	}
 	return fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (%s)", duckarrow.Ident(name), duckarrow.String(path), strings.Join(opts, ", "))
-}
-
-// v2Safe reports whether DuckDB may write batches as Parquet version 2
-// (data pages v2; DELTA_BINARY_PACKED integers and dates,
-// DELTA_LENGTH_BYTE_ARRAY strings). Measured: DuckDB ran TPC-H SF1 over
-// version 2 files in 1.93 s instead of 2.48 s, the files were 20% smaller
-// and the writer 4% faster; arrow-go decodes them as fast. But DuckDB 1.5
-// computes the deltas of an INT32 column in 64 bits, so a column whose
-// values span 2^31 or more gets deltas wider than 32 bits, which arrow-go
-// refuses to read (as parquet-cpp and arrow-rs do). Int32, uint32 and
-// date32 are the INT32 columns that can span that far; such a file is
-// written as version 1.
-func v2Safe(schema *arrow.Schema, batches []arrow.RecordBatch) bool {
-	for i, f := range schema.Fields() {
-		switch f.Type.ID() {
-		case arrow.INT32, arrow.UINT32, arrow.DATE32:
-		default:
-			continue
-		}
-		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, b := range batches {
-			switch c := b.Column(i).(type) {
-			case *array.Int32:
-				lo, hi = span(c, c.Int32Values(), lo, hi)
-			case *array.Uint32:
-				lo, hi = span(c, c.Uint32Values(), lo, hi)
-			case *array.Date32:
-				lo, hi = span(c, c.Date32Values(), lo, hi)
-			default:
-				return false
-			}
-		}
-		if hi > lo && hi-lo > math.MaxInt32 {
-			return false
-		}
-	}
-	return true
-}
-
-// span widens [lo, hi] to the valid values of col, whose values are vals.
-func span[T int32 | uint32 | arrow.Date32](col arrow.Array, vals []T, lo, hi int64) (int64, int64) {
-	nulls := col.NullN() > 0
-	for j, v := range vals {
-		if !nulls || col.IsValid(j) {
-			lo, hi = min(lo, int64(v)), max(hi, int64(v))
-		}
-	}
-	return lo, hi
 }
 
 func (w *Writer) withConn(f func(bindings.Connection) error) error {

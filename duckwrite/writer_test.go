@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
@@ -239,53 +237,4 @@ func openWriter(t *testing.T) *Writer {
 	}
 	t.Cleanup(w.Close)
 	return w
-}
-
-// A file is Parquet version 2 (DELTA_BINARY_PACKED for its INT32 column)
-// only when that column's values span less than 2^31, nulls aside.
-func TestVersion2WhereDeltasFit(t *testing.T) {
-	cases := []struct {
-		name   string
-		typ    arrow.DataType
-		values string
-		delta  bool
-	}{
-		{"int32_narrow", arrow.PrimitiveTypes.Int32, `[-1000, 5, null, 70000]`, true},
-		{"int32_span_2^31", arrow.PrimitiveTypes.Int32, `[-1, null, 2147483647]`, false},
-		{"int32_span_2^31-1", arrow.PrimitiveTypes.Int32, `[0, null, 2147483647]`, true},
-		{"uint32_wide", arrow.PrimitiveTypes.Uint32, `[0, 4294967295]`, false},
-		{"date32_narrow", arrow.FixedWidthTypes.Date32, `["1970-01-01", null, "2026-11-26"]`, true},
-		{"only_nulls", arrow.PrimitiveTypes.Int32, `[null, null]`, true},
-	}
-	w := openWriter(t)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: tc.typ, Nullable: true}}, nil)
-			col, _, err := array.FromJSON(memory.DefaultAllocator, tc.typ, strings.NewReader(tc.values))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len()))
-			col.Release()
-			defer b.Release()
-			path := filepath.Join(t.TempDir(), "f.parquet")
-			if err := w.Write(context.Background(), path, schema, []arrow.RecordBatch{b}, 0, nil); err != nil {
-				t.Fatal(err)
-			}
-			got, _, _ := readBack(t, path) // arrow-go reads it back
-			got.Release()
-			r, err := file.OpenParquetFile(path, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			cc, err := r.MetaData().RowGroup(0).ColumnChunk(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if delta := slices.Contains(cc.Encodings(), parquet.Encodings.DeltaBinaryPacked); delta != tc.delta {
-				t.Fatalf("encodings %v: DELTA_BINARY_PACKED %v, want %v", cc.Encodings(), delta, tc.delta)
-			}
-		})
-	}
 }
