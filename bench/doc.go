@@ -5,7 +5,10 @@
 // median of Runs repetitions, with min and max, next to the baseline it is
 // compared with; both are measured by the same process on the same machine
 // within minutes of each other, so a loaded machine slows both alike and the
-// ratio is what to read, not the absolute numbers.
+// ratio is what to read, not the absolute numbers. Each ingest repetition,
+// the scans and TPC-H start on a quiet server (Server.WaitQuiet): a flush
+// copies its files into the memory cache after it commits, and a baseline
+// measured meanwhile shares the machine with that copy.
 //
 // # Workloads and baselines
 //
