@@ -226,62 +226,66 @@ func (s *Suite) TPCH(ctx context.Context, srv *Server, prefix, note string, befo
 				return err
 			}
 		}
-		c, err := srv.Client()
-		if err != nil {
-			return err
-		}
-		var sum, bsum, gsum float64
-		fetched, fsum, err := s.fetchedDuck(ctx, fetch)
-		if err != nil {
-			c.Close()
-			return err
-		}
-		for _, q := range qs {
-			t := startTimer()
-			res, err := Query(ctx, c, q.SQL, run == 0)
+		var sum, bsum, gsum, fsum float64
+		// One repetition, with its clients closed however it ends.
+		err := func() error {
+			c, err := srv.Client()
 			if err != nil {
-				c.Close()
-				return fmt.Errorf("%s: %w", q.Name, err)
+				return err
 			}
-			d := t.seconds()
-			if run == 0 {
-				got, err := tpch.Canonicalize(res.Schema, res.Recs)
-				if err == nil {
-					err = tpch.Compare(refs[q.Name], got, q.Ordered)
-				}
-				if err != nil {
-					wrong = append(wrong, fmt.Sprintf("%s: %v", q.Name, err))
-				}
-				res.Release()
-			}
-			bd, err := duck.timed(ctx, q.SQL)
+			defer c.Close()
+			fetched, secs, err := s.fetchedDuck(ctx, fetch)
 			if err != nil {
-				c.Close()
-				return fmt.Errorf("duckdb %s: %w", q.Name, err)
-			}
-			gd, err := gen.timed(ctx, q.SQL)
-			if err != nil {
-				c.Close()
-				return fmt.Errorf("duckdb %s over the generated files: %w", q.Name, err)
+				return err
 			}
 			if fetched != nil {
-				fd, err := fetched.timed(ctx, q.SQL)
-				if err != nil {
-					fetched.Close()
-					c.Close()
-					return fmt.Errorf("duckdb %s over the fetched files: %w", q.Name, err)
-				}
-				fsum += fd
+				defer fetched.Close()
 			}
-			sum, bsum, gsum = sum+d, bsum+bd, gsum+gd
-			perQ[q.Name] = append(perQ[q.Name], d*1000)
-			perB[q.Name] = append(perB[q.Name], bd*1000)
-			perG[q.Name] = append(perG[q.Name], gd*1000)
+			fsum = secs
+			for _, q := range qs {
+				t := startTimer()
+				res, err := Query(ctx, c, q.SQL, run == 0)
+				if err != nil {
+					return fmt.Errorf("%s: %w", q.Name, err)
+				}
+				d := t.seconds()
+				if run == 0 {
+					got, err := tpch.Canonicalize(res.Schema, res.Recs)
+					if err == nil {
+						err = tpch.Compare(refs[q.Name], got, q.Ordered)
+					}
+					if err != nil {
+						wrong = append(wrong, fmt.Sprintf("%s: %v", q.Name, err))
+					}
+					res.Release()
+				}
+				bd, err := duck.timed(ctx, q.SQL)
+				if err != nil {
+					return fmt.Errorf("duckdb %s: %w", q.Name, err)
+				}
+				gd, err := gen.timed(ctx, q.SQL)
+				if err != nil {
+					return fmt.Errorf("duckdb %s over the generated files: %w", q.Name, err)
+				}
+				if fetched != nil {
+					fd, err := fetched.timed(ctx, q.SQL)
+					if err != nil {
+						return fmt.Errorf("duckdb %s over the fetched files: %w", q.Name, err)
+					}
+					fsum += fd
+				}
+				sum, bsum, gsum = sum+d, bsum+bd, gsum+gd
+				perQ[q.Name] = append(perQ[q.Name], d*1000)
+				perB[q.Name] = append(perB[q.Name], bd*1000)
+				perG[q.Name] = append(perG[q.Name], gd*1000)
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
 		}
-		c.Close()
 		tot, base, genBase = append(tot, sum), append(base, bsum), append(genBase, gsum)
-		if fetched != nil {
-			fetched.Close()
+		if fetch != nil {
 			fetchBase = append(fetchBase, fsum)
 		}
 	}
