@@ -105,34 +105,25 @@ func rawPut(ctx context.Context, c flight.Client, schema *arrow.Schema, batches 
 	return err
 }
 
-// rawGet reads the raw server's DoGet stream, returning rows, bytes and the
-// time to the first batch.
-func rawGet(ctx context.Context, c flight.Client) (rows, bytes int64, first float64, err error) {
-	return rawGetTicket(ctx, c, "all")
-}
-
-// rawGetTicket is rawGet of the stream ticket names ("all": the ready
-// batches; "fetched" and "decoded": rawFlight.fetched).
-func rawGetTicket(ctx context.Context, c flight.Client, ticket string) (rows, bytes int64, first float64, err error) {
+// rawRate reads the raw server's DoGet stream of ticket ("all": the ready
+// batches; "fetched" and "decoded": rawFlight.fetched) and returns its
+// rate in MiB/s.
+func rawRate(ctx context.Context, c flight.Client, ticket string) (float64, error) {
 	t := startTimer()
 	stream, err := c.DoGet(ctx, &flight.Ticket{Ticket: []byte(ticket)})
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, err
 	}
 	rdr, err := flight.NewRecordReader(stream)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, err
 	}
 	defer rdr.Release()
+	var bytes int64
 	for rdr.Next() {
-		if rows == 0 {
-			first = t.seconds()
-		}
-		rec := rdr.RecordBatch()
-		rows += rec.NumRows()
-		bytes += ingest.BatchBytes(rec)
+		bytes += ingest.BatchBytes(rdr.RecordBatch())
 	}
-	return rows, bytes, first, rdr.Err()
+	return float64(bytes) / t.seconds() / (1 << 20), rdr.Err()
 }
 
 type rawGetter = flight.Client

@@ -127,15 +127,14 @@ const ingestRuns = 5
 func (s *Suite) Scan(ctx context.Context, srv *Server, c *flightsql.Client, rc rawGetter, table, prefix, note string) error {
 	var thr, base, first, rss []float64
 	for range max(s.Opt.Runs, scanRuns) {
-		_, bytes, _, err := rawGet(ctx, rc)
-		t := startTimer()
-		_, bytes, _, err = rawGet(ctx, rc)
+		rawRate(ctx, rc, "all") // a warm-up
+		rate, err := rawRate(ctx, rc, "all")
 		if err != nil {
 			return fmt.Errorf("raw doget: %w", err)
 		}
-		base = append(base, float64(bytes)/t.seconds()/(1<<20))
+		base = append(base, rate)
 		before := ResetPeakRSS(srv.Pid())
-		t = startTimer()
+		t := startTimer()
 		res, err := Query(ctx, c, "SELECT * FROM "+table, false)
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", table, err)

@@ -122,27 +122,24 @@ func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table s
 			return err
 		}
 		before := ResetPeakRSS(srv.Pid())
-		t := startTimer()
-		_, bytes, _, err := rawGet(ctx, rc)
+		rate, err := rawRate(ctx, rc, "all")
 		if err != nil {
 			return err
 		}
-		base = append(base, float64(bytes)/t.seconds()/(1<<20))
-		t = startTimer()
-		if _, bytes, _, err = rawGetTicket(ctx, rc, "fetched"); err != nil {
+		base = append(base, rate)
+		if rate, err = rawRate(ctx, rc, "fetched"); err != nil {
 			return err
 		}
-		fetched = append(fetched, float64(bytes)/t.seconds()/(1<<20))
-		t = startTimer()
-		if _, bytes, _, err = rawGetTicket(ctx, rc, "decoded"); err != nil {
+		fetched = append(fetched, rate)
+		if rate, err = rawRate(ctx, rc, "decoded"); err != nil {
 			return err
 		}
-		decoded = append(decoded, float64(bytes)/t.seconds()/(1<<20))
+		decoded = append(decoded, rate)
 		c, err := srv.Client()
 		if err != nil {
 			return err
 		}
-		t = startTimer()
+		t := startTimer()
 		res, err := Query(ctx, c, "SELECT * FROM "+table, false)
 		c.Close()
 		if err != nil {
