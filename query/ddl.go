@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/duckarrow"
 )
 
 // Catalog and Schema are the names the service presents for its one
@@ -358,10 +359,10 @@ func (p *parser) typeArg() (string, error) {
 		s := p.tok.text
 		return s, p.advance()
 	case tokString:
-		s := quoteString(p.tok.text)
+		s := duckarrow.String(p.tok.text)
 		return s, p.advance()
 	case tokQuoted: // a STRUCT field name
-		name := quoteIdent(p.tok.text)
+		name := duckarrow.Ident(p.tok.text)
 		if err := p.advance(); err != nil {
 			return "", err
 		}

@@ -162,8 +162,8 @@ func (e *Engine) lockDown() error {
 	defer bindings.Disconnect(&conn)
 	settings := []string{
 		fmt.Sprintf("SET threads = %d", e.cfg.Threads),
-		"SET temp_directory = " + quoteString(e.cfg.TempDir),
-		fmt.Sprintf("SET allowed_directories = [%s, %s]", quoteString(dirSlash(e.cfg.CacheDir)), quoteString(dirSlash(e.cfg.TempDir))),
+		"SET temp_directory = " + duckarrow.String(e.cfg.TempDir),
+		fmt.Sprintf("SET allowed_directories = [%s, %s]", duckarrow.String(dirSlash(e.cfg.CacheDir)), duckarrow.String(dirSlash(e.cfg.TempDir))),
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
 		"SET enable_external_access = false",
@@ -183,10 +183,10 @@ func (e *Engine) lockDown() error {
 		"SET GLOBAL parquet_metadata_cache = true",
 	}
 	if e.cfg.MemoryLimit != "" {
-		settings = append(settings, "SET memory_limit = "+quoteString(e.cfg.MemoryLimit))
+		settings = append(settings, "SET memory_limit = "+duckarrow.String(e.cfg.MemoryLimit))
 	}
 	if e.cfg.MaxTempSize != "" {
-		settings = append(settings, "SET max_temp_directory_size = "+quoteString(e.cfg.MaxTempSize))
+		settings = append(settings, "SET max_temp_directory_size = "+duckarrow.String(e.cfg.MaxTempSize))
 	}
 	settings = append(settings, "SET lock_configuration = true")
 	for _, s := range settings {
@@ -262,10 +262,6 @@ func exec(conn bindings.Connection, sql string) error {
 	}
 	return nil
 }
-
-func quoteString(s string) string { return duckarrow.String(s) }
-
-func quoteIdent(s string) string { return duckarrow.Ident(s) }
 
 func dirSlash(d string) string {
 	if strings.HasSuffix(d, "/") {

@@ -3,6 +3,8 @@ package query
 import (
 	"fmt"
 	"strings"
+
+	"github.com/miniodb/miniodb/duckarrow"
 )
 
 // tokKind is the class of one token of the DDL/DML grammar.
@@ -36,9 +38,9 @@ func (t token) String() string {
 	case tokEOF:
 		return "end of statement"
 	case tokQuoted:
-		return quoteIdent(t.text)
+		return duckarrow.Ident(t.text)
 	case tokString:
-		return quoteString(t.text)
+		return duckarrow.String(t.text)
 	}
 	return fmt.Sprintf("%q", t.text)
 }

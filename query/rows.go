@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/miniodb/miniodb/duckarrow"
 )
 
 // Rows are the rows an INSERT or CREATE TABLE ... AS statement writes,
@@ -129,7 +131,7 @@ func (s *session) insertRows(ctx context.Context, d *insertInto, params arrow.Re
 			return nil, fmt.Errorf("INSERT INTO %s: %w", d.name, err)
 		}
 	}
-	st, err := s.execute(ctx, "SELECT * FROM "+quoteIdent(insertTarget), nil)
+	st, err := s.execute(ctx, "SELECT * FROM "+duckarrow.Ident(insertTarget), nil)
 	if err != nil {
 		return nil, err
 	}

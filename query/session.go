@@ -234,9 +234,9 @@ func (s *session) defineView(ctx context.Context, i int, name string, sn *ingest
 	}
 	cols := make([]string, sn.Schema.NumFields())
 	for j, f := range sn.Schema.Fields() {
-		cols[j] = quoteIdent(f.Name)
+		cols[j] = duckarrow.Ident(f.Name)
 	}
-	view := fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM (%s)", quoteIdent(name), strings.Join(cols, ", "), from)
+	view := fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM (%s)", duckarrow.Ident(name), strings.Join(cols, ", "), from)
 	if err := exec(s.conn, view); err != nil {
 		return fmt.Errorf("define view of table %s: %w", name, err)
 	}
@@ -294,7 +294,7 @@ func (s *session) bufferRelation(i int, sn *ingest.Snapshot) (string, error) {
 	if err := s.copyBatches(buf, sn.Schema, sn.Batches); err != nil {
 		return "", fmt.Errorf("copy buffer of %s: %w", sn.Table, err)
 	}
-	return quoteIdent(buf), nil
+	return duckarrow.Ident(buf), nil
 }
 
 // copyBatches creates TEMP TABLE name holding batches, through an Arrow scan
@@ -305,7 +305,7 @@ func (s *session) copyBatches(name string, schema *arrow.Schema, batches []arrow
 	scan := fmt.Sprintf("__mdb_scan_%d", s.e.scans.Add(1))
 	var copyErr error // DuckDB's, classified
 	err := duckarrow.With(s.conn, scan, schema, batches, func() error {
-		copyErr = exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", quoteIdent(name), quoteIdent(scan)))
+		copyErr = exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT * FROM %s", duckarrow.Ident(name), duckarrow.Ident(scan)))
 		return copyErr
 	})
 	if copyErr != nil {
@@ -330,7 +330,7 @@ func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string,
 	}
 	quoted := make([]string, len(paths))
 	for i, p := range paths {
-		quoted[i] = quoteString(p)
+		quoted[i] = duckarrow.String(p)
 	}
 	opts := ""
 	if !sameSchema {

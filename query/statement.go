@@ -11,6 +11,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/duckarrow"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query/sandbox"
 )
@@ -249,12 +250,12 @@ func (s *session) describeCreate(ctx context.Context, d *createTable) (*Statemen
 	}
 	cols := make([]string, len(d.columns))
 	for i, c := range d.columns {
-		cols[i] = quoteIdent(c.name) + " " + c.typ
+		cols[i] = duckarrow.Ident(c.name) + " " + c.typ
 	}
-	if err := exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s (%s)", quoteIdent("__mdb_create"), strings.Join(cols, ", "))); err != nil {
+	if err := exec(s.conn, fmt.Sprintf("CREATE TEMP TABLE %s (%s)", duckarrow.Ident("__mdb_create"), strings.Join(cols, ", "))); err != nil {
 		return nil, fmt.Errorf("table %s: %w", d.name, err)
 	}
-	stmt, err := s.prepare("SELECT * FROM " + quoteIdent("__mdb_create"))
+	stmt, err := s.prepare("SELECT * FROM " + duckarrow.Ident("__mdb_create"))
 	if err != nil {
 		return nil, err
 	}
@@ -324,11 +325,11 @@ func (s *session) prepareInsert(ctx context.Context, d *insertInto) (bindings.Pr
 			cols = append(cols, f.Name)
 		}
 	}
-	sql := "INSERT INTO " + quoteIdent(insertTarget)
+	sql := "INSERT INTO " + duckarrow.Ident(insertTarget)
 	if len(cols) > 0 {
 		quoted := make([]string, len(cols))
 		for i, c := range cols {
-			quoted[i] = quoteIdent(c)
+			quoted[i] = duckarrow.Ident(c)
 		}
 		sql += " (" + strings.Join(quoted, ", ") + ")"
 	}
