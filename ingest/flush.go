@@ -266,11 +266,15 @@ func (s *Service) writeFiles(ctx context.Context, node, table, incarnation strin
 	groups := s.split(schema, cfg, entries)
 	hash := schemaHash(schema)
 	files := make([]catalog.File, len(groups.order))
+	// Encoding a file keeps a core busy; uploading it mostly waits on the
+	// disk's fsync or the network. An upload gives its core back to the
+	// next file's encoding.
+	encoders := make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(2, runtime.GOMAXPROCS(0)))
+	g.SetLimit(2 * cap(encoders))
 	for i, key := range groups.order {
 		g.Go(func() error {
-			f, err := s.writeFile(gctx, node, table, incarnation, schema, key, groups.byKey[key])
+			f, err := s.writeFile(gctx, encoders, node, table, incarnation, schema, key, groups.byKey[key])
 			f.SchemaHash = hash
 			f.Stats = fileStats(schema, cfg, groups.byKey[key].batches)
 			files[i] = f
@@ -292,15 +296,21 @@ func (s *Service) writeFiles(ctx context.Context, node, table, incarnation strin
 	return files, groups, nil
 }
 
-func (s *Service) writeFile(ctx context.Context, node, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
+func (s *Service) writeFile(ctx context.Context, encoders chan struct{}, node, table, incarnation string, schema *arrow.Schema, key groupKey, g *group) (catalog.File, error) {
 	day := dayString(key.day)
 	objKey := fmt.Sprintf("tables/%s/shard=%d/date=%s/%s.parquet", table, key.partition, day, ulid.Make())
 	staging := filepath.Join(s.cache.Dir(), ".staging", filepath.Base(objKey)+".tmp")
+	select {
+	case encoders <- struct{}{}:
+	case <-ctx.Done():
+		return catalog.File{}, ctx.Err()
+	}
 	size, err := s.writeParquet(ctx, staging, schema, g, map[string]string{
 		"miniodb.table": table, "miniodb.partition": strconv.Itoa(key.partition), "miniodb.day": day,
 		"miniodb.min_lsn": strconv.FormatUint(g.minLSN, 10), "miniodb.max_lsn": strconv.FormatUint(g.maxLSN, 10),
 		"miniodb.node": node, "miniodb.incarnation": incarnation,
 	})
+	<-encoders
 	if err != nil {
 		os.Remove(staging)
 		return catalog.File{}, fmt.Errorf("write %s: %w", objKey, err)
