@@ -324,7 +324,19 @@ func (s *Service) writeFile(ctx context.Context, encoders chan struct{}, node, t
 	return f, s.cache.Add(objKey, staging)
 }
 
+// filePutter is a bucket that takes a local file whole
+// (objstore.FileBucket links it instead of copying it).
+type filePutter interface {
+	PutFile(ctx context.Context, key, path string) error
+}
+
 func (s *Service) upload(ctx context.Context, key, path string, size int64) error {
+	if b, ok := s.bucket.(filePutter); ok {
+		if err := b.PutFile(ctx, key, path); err != nil {
+			return fmt.Errorf("upload %s: %w", key, err)
+		}
+		return nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err

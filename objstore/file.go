@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // FileBucket keeps objects as files under a root folder.
@@ -122,6 +124,40 @@ func (b *FileBucket) Put(ctx context.Context, key string, r io.Reader, _ int64) 
 		_, err := io.Copy(w, readerWithContext{ctx, r})
 		return err
 	})
+}
+
+// PutFile stores the local file src as key without copying its bytes when
+// it can: src is fsynced and hard-linked into the bucket, so the two names
+// share one file, and neither may be written to afterwards. Where src is
+// on another filesystem than the bucket, it is copied (Put).
+func (b *FileBucket) PutFile(ctx context.Context, key, src string) error {
+	p, err := b.path(key)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%x.tmp", p, rand.Uint64())
+	if err := os.Link(src, tmp); errors.Is(err, syscall.EXDEV) {
+		return b.Put(ctx, key, f, -1)
+	} else if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(p))
 }
 
 // Delete implements Bucket.
