@@ -2,6 +2,7 @@ package flight
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"sync/atomic"
 
@@ -42,6 +43,83 @@ func (c frameCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return d.wire(), nil
 	}
 	return c.CodecV2.Marshal(v)
+}
+
+// Unmarshal decodes a FlightData straight out of gRPC's buffers, which
+// copies its body once; the proto codec joins the message into one buffer
+// first and then copies the body out of it. Measured (SF1 lineitem through
+// DoPut, five ingests per run, three runs): the node's CPU per DoPut 1.57
+// -> 1.32 s median. Other messages, and a FlightData this does not decode
+// (readFlightData), go to the proto codec.
+func (c frameCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if d, ok := v.(*flight.FlightData); ok && readFlightData(data, d) {
+		return nil
+	}
+	return c.CodecV2.Unmarshal(data, v)
+}
+
+// readFlightData decodes data into d and reports whether it could: it
+// takes FlightData's four fields, each at most once, and leaves anything
+// else (unknown or repeated fields, a malformed message) to the proto
+// codec, with d untouched.
+func readFlightData(data mem.BufferSlice, d *flight.FlightData) bool {
+	r := data.Reader()
+	defer r.Close()
+	var fields [4][]byte // descriptor, header, app metadata, body
+	var seen [4]bool
+	for r.Remaining() > 0 {
+		tag, ok := readVarint(r)
+		if !ok {
+			return false
+		}
+		num, typ := protowire.DecodeTag(tag)
+		i := -1
+		switch num {
+		case fieldDescriptor:
+			i = 0
+		case fieldHeader:
+			i = 1
+		case fieldApp:
+			i = 2
+		case fieldBody:
+			i = 3
+		}
+		n, ok := readVarint(r)
+		if i < 0 || typ != protowire.BytesType || seen[i] || !ok || n > uint64(r.Remaining()) {
+			return false
+		}
+		seen[i] = true
+		fields[i] = make([]byte, n)
+		if _, err := io.ReadFull(r, fields[i]); err != nil {
+			return false
+		}
+	}
+	var desc *flight.FlightDescriptor
+	if seen[0] {
+		desc = new(flight.FlightDescriptor)
+		if proto.Unmarshal(fields[0], desc) != nil {
+			return false
+		}
+	}
+	d.Reset()
+	d.FlightDescriptor, d.DataHeader, d.AppMetadata, d.DataBody = desc, fields[1], fields[2], fields[3]
+	return true
+}
+
+// readVarint reads a protobuf varint.
+func readVarint(r io.ByteReader) (uint64, bool) {
+	var v uint64
+	for shift := 0; shift < 64; shift += 7 {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0, false
+		}
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 // minShared is the smallest body buffer a message refers to rather than

@@ -18,6 +18,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -284,3 +288,59 @@ func TestPayloadNotFramed(t *testing.T) {
 type failingStream struct{ grpc.ServerStream }
 
 func (failingStream) SendMsg(any) error { return errors.New("stream broken") }
+
+// The codec decodes a FlightData split over gRPC's buffers however they
+// fall, as the proto codec does, and leaves what it does not take to it.
+func TestReadFlightData(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 5000)
+	full := &flight.FlightData{
+		FlightDescriptor: &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte("ingest")},
+		DataHeader:       []byte("header"), AppMetadata: []byte("app"), DataBody: body}
+	marshal := func(m proto.Message) []byte {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	withUnknown := protowire.AppendBytes(protowire.AppendTag(marshal(full), 7, protowire.BytesType), []byte("x"))
+	repeated := protowire.AppendBytes(protowire.AppendTag(marshal(full), fieldHeader, protowire.BytesType), []byte("again"))
+	tests := []struct {
+		name  string
+		wire  []byte
+		taken bool // decoded by readFlightData, not the proto codec
+	}{
+		{"every field", marshal(full), true},
+		{"body only", marshal(&flight.FlightData{DataBody: body}), true},
+		{"header only", marshal(&flight.FlightData{DataHeader: []byte("h")}), true},
+		{"empty", nil, true},
+		{"unknown field", withUnknown, false},
+		{"repeated field", repeated, false},
+		{"truncated", marshal(full)[:100], false},
+	}
+	codec := frameCodec{encoding.GetCodecV2(grpcproto.Name)}
+	for _, tc := range tests {
+		for _, chunk := range []int{1, 7, 16 << 10, len(tc.wire) + 1} {
+			t.Run(fmt.Sprintf("%s/chunks of %d", tc.name, chunk), func(t *testing.T) {
+				var data mem.BufferSlice
+				for b := tc.wire; len(b) > 0; b = b[min(chunk, len(b)):] {
+					data = append(data, mem.SliceBuffer(b[:min(chunk, len(b))]))
+				}
+				var want flight.FlightData
+				wantErr := proto.Unmarshal(tc.wire, &want)
+				got := flight.FlightData{DataHeader: []byte("stale")}
+				if taken := readFlightData(data, &got); taken != tc.taken {
+					t.Fatalf("readFlightData took it: %v, want %v", taken, tc.taken)
+				}
+				got = flight.FlightData{DataHeader: []byte("stale")}
+				err := codec.Unmarshal(data, &got)
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("Unmarshal: %v, proto.Unmarshal: %v", err, wantErr)
+				}
+				if err == nil && !proto.Equal(&got, &want) {
+					t.Errorf("decoded %v, want %v", &got, &want)
+				}
+			})
+		}
+	}
+}
