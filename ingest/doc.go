@@ -85,7 +85,8 @@
 // on nodes); a table without one sends the batches of a
 // transaction round-robin (batch j of LSN l to partition (l+j) mod
 // Partitions), so one large ingest flushes as several files written in
-// parallel. The day of a row is taken from the table's time column
+// parallel: as many encoded at once as there are cores, each uploaded
+// while the next is encoded. The day of a row is taken from the table's time column
 // ("timestamp" by default, a timestamp or date column) or else from the
 // transaction's arrival time (UTC).
 //

@@ -9,6 +9,9 @@
 // tables/<table>/shard=<p>/date=<yyyy-mm-dd>/<ulid>.parquet. The file backend
 // stores a key at <root>/<key>; a Put is atomic (write a temporary file,
 // fsync, rename, fsync the folder), so a reader never sees half an object.
+// Its PutFile takes a local file whole by hard link (the flush's staged
+// Parquet file, which the read cache then keeps too): one copy of the bytes
+// on disk instead of two.
 //
 // Not-found is classified with errors.Is(err, ErrNotFound), never by
 // matching messages; an unreachable store is ErrUnavailable.
