@@ -86,9 +86,9 @@
 // transaction round-robin (batch j of LSN l to partition (l+j) mod
 // Partitions), so one large ingest flushes as several files written in
 // parallel: as many encoded at once as there are cores, each uploaded
-// while the next is encoded. The day of a row is taken from the table's time column
-// ("timestamp" by default, a timestamp or date column) or else from the
-// transaction's arrival time (UTC).
+// while the next is encoded. The day of a row is taken from the table's
+// time column ("timestamp" by default, a timestamp or date column) or else
+// from the transaction's arrival time (UTC).
 //
 // Each flushed file records min/max of the shard key and time column in
 // catalog.File.Stats (filestats.go); the query engine prunes files by them.
