@@ -41,7 +41,9 @@
 //   - Every upload carries a full-object CRC64-NVME checksum; downloads
 //     verify it at EOF (multipart objects included), and the read cache
 //     reads only the version it stat'ed (If-Match on the ETag) and checks
-//     the size, so a cached file is exactly the object.
+//     the size, so a cached file is exactly the object. Over plain HTTP
+//     the request signature also covers the body's SHA-256 unless
+//     unsigned_payload is set (S3Config: only for a trusted network).
 //   - Stats reports per endpoint what /v1/pool/status shows: breaker state,
 //     open connections, calls in flight, attempts, failures, retries,
 //     rejections and the last error.

@@ -31,6 +31,16 @@ type S3Config struct {
 	// least 5 MiB (S3's minimum part).
 	PartSize int64 `yaml:"part_size"`
 
+	// UnsignedPayload leaves the SHA-256 of each uploaded body out of the
+	// request signature over plain HTTP; the CRC64NVME checksum is still
+	// sent and checked. Only for a network where nobody can alter traffic
+	// in flight: without the signature a peer on the path can replace a
+	// body and its checksum unseen. Over TLS (UseSSL) minio-go never hashes
+	// the payload, so the setting changes nothing there. Measured (probe,
+	// SF1 lineitem ingested and flushed to a MinIO on the same 2 cores):
+	// the flush 2.29 -> 2.04 s, ingest until in Parquet 3.54 -> 3.18 s.
+	UnsignedPayload bool `yaml:"unsigned_payload"`
+
 	// Connection pool (net/http transport) of this endpoint.
 	MaxIdleConns          int           `yaml:"max_idle_conns"`          // default 100
 	MaxIdleConnsPerHost   int           `yaml:"max_idle_conns_per_host"` // default 100
@@ -304,6 +314,8 @@ func (b *S3Bucket) Put(ctx context.Context, key string, r io.Reader, size int64)
 			PartSize:    uint64(b.cfg.PartSize),
 			ContentType: "application/octet-stream",
 			Checksum:    minio.ChecksumCRC64NVME, // full-object: verifiable on GET, multipart included
+
+			DisableContentSha256: b.cfg.UnsignedPayload,
 		})
 		return err
 	})

@@ -40,19 +40,47 @@ func newS3(t *testing.T, cfg S3Config) *S3Bucket {
 
 func TestS3BucketAcceptance(t *testing.T) {
 	m := testenv.MinIO(t)
-	AcceptanceTest(t, func(t *testing.T) Bucket { return newS3(t, s3Config(m)) })
+	for _, unsigned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unsigned payload %v", unsigned), func(t *testing.T) {
+			AcceptanceTest(t, func(t *testing.T) Bucket {
+				cfg := s3Config(m)
+				cfg.UnsignedPayload = unsigned
+				return newS3(t, cfg)
+			})
+		})
+	}
 }
 
 // Uploads carry a full-object checksum that downloads verify, multipart
-// uploads included.
+// uploads included, with or without the payload in the signature.
 func TestS3FullObjectChecksum(t *testing.T) {
 	m := testenv.MinIO(t)
-	b := newS3(t, s3Config(m))
+	signed := newS3(t, s3Config(m))
+	cfg := s3Config(m)
+	cfg.UnsignedPayload = true
+	unsigned := newS3(t, cfg)
 	ctx := context.Background()
-	for _, size := range []int{100, 12 << 20} {
+	for _, tc := range []struct {
+		b    *S3Bucket
+		size int
+		hash string // the upload's X-Amz-Content-Sha256
+	}{
+		{signed, 100, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
+		{signed, 12 << 20, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
+		{unsigned, 100, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
+		{unsigned, 12 << 20, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
+	} {
+		b, size := tc.b, tc.size
 		body := bytes.Repeat([]byte{'z'}, size)
-		if err := b.Put(ctx, "k", bytes.NewReader(body), int64(size)); err != nil {
+		var trace strings.Builder
+		b.client.TraceOn(&trace)
+		err := b.Put(ctx, "k", bytes.NewReader(body), int64(size))
+		b.client.TraceOff()
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := "X-Amz-Content-Sha256: " + tc.hash; !strings.Contains(trace.String(), want) {
+			t.Errorf("size %d, unsigned %v: no %q among the upload's headers", size, b.cfg.UnsignedPayload, want)
 		}
 		rc, info, _, err := b.core.GetObject(ctx, b.cfg.Bucket, "k", minio.GetObjectOptions{Checksum: true})
 		if err != nil {

@@ -141,6 +141,7 @@ minio:
   bucket: "olap-data"
   max_conns_per_host: 32
   breaker_open_timeout: 7s
+  unsigned_payload: true
 backup:
   enabled: true
   interval: 3600
@@ -154,7 +155,8 @@ backup:
 		check func(t *testing.T, c Config)
 	}{
 		{"seed_sections", nil, func(t *testing.T, c Config) {
-			if !c.Redis.Enabled() || c.Redis.Addr != "localhost:6379" || c.MinIO.Bucket != "olap-data" || c.MinIO.AccessKeyID != "minioadmin" {
+			if !c.Redis.Enabled() || c.Redis.Addr != "localhost:6379" || c.MinIO.Bucket != "olap-data" || c.MinIO.AccessKeyID != "minioadmin" ||
+				!c.MinIO.UnsignedPayload {
 				t.Fatalf("redis %+v minio %+v", c.Redis, c.MinIO)
 			}
 			if !c.Backup.Enabled || c.Backup.Interval != 3600 {
@@ -164,7 +166,8 @@ backup:
 		{"backup_pool_inherits_primary", nil, func(t *testing.T, c Config) {
 			b := c.backupS3()
 			if b == nil || b.Endpoint != "backup-minio:9000" || b.Bucket != "olap-backup" || b.AccessKeyID != "minioadmin" ||
-				b.SecretAccessKey != "minioadmin" || b.MaxConnsPerHost != 32 || b.BreakerOpenTimeout != 7*time.Second {
+				b.SecretAccessKey != "minioadmin" || b.MaxConnsPerHost != 32 || b.BreakerOpenTimeout != 7*time.Second ||
+				b.UnsignedPayload { // a setting for the primary's network, not inherited
 				t.Fatalf("backup pool = %+v", b)
 			}
 		}},
