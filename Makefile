@@ -115,7 +115,7 @@ soak: $(VENV)/.stamp
 
 # bench/: every workload against its same-run baseline, written to
 # bench/results/report.{md,png}. The default, TPC-H SF1 as the issue asks,
-# takes about 6 minutes on 2 cores (SF1 generation: ~30 s, 2.4 GB, once);
+# takes about 7 minutes on 2 cores (SF1 generation: ~30 s, 2.4 GB, once);
 # `make bench SF=0.1` is a quicker look.
 BENCH_SF   = $(if $(filter command line environment,$(origin SF)),$(SF),1)
 RUNS       ?= 3

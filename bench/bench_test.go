@@ -56,7 +56,7 @@ func BenchmarkSuite(b *testing.B) {
 			step(b, "durability", func() error { return s.Durability(ctx, extra, r.Addr) })
 		}
 	}
-	header := fmt.Sprintf("# MinIODB benchmark report\n\n%s UTC, %s/%s, %d cores, TPC-H SF%g, %d runs per figure (full scans and ingests: at least 5), took %s.\n"+
+	header := fmt.Sprintf("# MinIODB benchmark report\n\n%s UTC, %s/%s, %d cores, TPC-H SF%g, %d runs per figure (full scans, ingests and TPC-H: at least 5), took %s.\n"+
 		"Reproduce: `make bench` (defaults: SF1, 3 runs) or `make bench SF=0.1 RUNS=5` (see README \"Performance\").\n\n"+
 		"Every figure is the median (min–max) of the runs; the ratio is median/median against its baseline, measured "+
 		"by the same process in the same run. The machine may be shared with other work while it runs: read the "+

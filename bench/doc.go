@@ -2,7 +2,8 @@
 // writes the result as bench/results/report.md and bench/results/report.png.
 //
 // `make bench` runs BenchmarkSuite (bench_test.go) once. Every figure is the
-// median of Runs repetitions, with min and max, next to the baseline it is
+// median of Runs repetitions (ingests, full scans and TPC-H at least five),
+// with min and max, next to the baseline it is
 // compared with; both are measured by the same process on the same machine
 // within minutes of each other, so a loaded machine slows both alike and the
 // ratio is what to read, not the absolute numbers. Each ingest repetition,
