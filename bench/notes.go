@@ -48,8 +48,8 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 
 ## Where the goals are not met, and what to try next
 
-- Ingest until in Parquet on MinIO (0.21–0.22× in the two runs since the four rows above, goal 0.25×; locally
-  0.27–0.29×, 0.20× before).
+- Ingest until in Parquet on MinIO (0.21–0.24× in the three runs since the four rows above, goal 0.25×;
+  locally 0.27–0.29×, 0.20× before).
   In a probe of five SF1 lineitem ingests per run the DoPut is durable after ≈ 1.1–1.2 s, and the flush takes
   ≈ 1.6 s more locally but ≈ 2.2 s on MinIO: the machine is busy throughout (under 0.2 CPU-s idle during the
   flush), and MinIO's PUT path takes ≈ 0.9 CPU-s of the 2 cores for the 207 MB of Parquet. minio-go signs each
