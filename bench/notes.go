@@ -51,14 +51,14 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 - Ingest until in Parquet on MinIO (0.21–0.24× in the three runs since the four rows above, goal 0.25×;
   locally 0.27–0.29×, 0.20× before).
   In a probe of five SF1 lineitem ingests per run the DoPut is durable after ≈ 1.1–1.2 s, and the flush takes
-  ≈ 1.6 s more locally but ≈ 2.2 s on MinIO: the machine is busy throughout (under 0.2 CPU-s idle during the
+  ≈ 1.6 s more locally but ≈ 2.2 s on MinIO: the machine is busy throughout (under 0.25 CPU-s idle during the
   flush), and MinIO's PUT path takes ≈ 0.9 CPU-s of the 2 cores for the 207 MB of Parquet. minio-go signs each
   payload with SHA-256 over plain HTTP, and MinIO checks it again. With an unsigned payload (the CRC64NVME
   checksum still sent) the same probe went from 3.54 to 3.18 s, 0.22× → 0.27× (two runs of five ingests per
   binary, alternated). It is an opt-in setting (minio.unsigned_payload), off by default and in the bench: the
   signature is what keeps a peer on the HTTP path from replacing a body unseen (the checksum catches corruption,
-  not tampering). Over TLS minio-go does not hash the payload at all; TLS protects it. A
-  larger multipart part size (64 MB, one PUT per file) made no difference. The rest of the flush is DuckDB's
+  not tampering). Over TLS minio-go does not hash the payload at all; TLS protects it. A larger multipart part
+  size (64 MB, one PUT per file) made no difference. The rest of the flush is DuckDB's
   Parquet writer (≈ 3 CPU-s for 6 M rows: dictionary hashing of the low-cardinality strings and snappy are the
   largest parts, perf) and a bulk load is flushed only after its DoPut commits; the DoPut leaves ≈ 0.3 of a core
   idle, so overlapping the two would gain at most ≈ 0.2 s.
