@@ -58,7 +58,7 @@ func Open() (*Writer, error) {
 // Close closes the database.
 func (w *Writer) Close() { bindings.Close(&w.db) }
 
-// Write writes batches, all of schema, to path as one snappy-compressed
+// Write writes batches, all of schema, to path as one LZ4_RAW-compressed
 // Parquet file with row groups of rowGroupRows rows (0: DuckDB's default),
 // meta as the footer's key-value metadata, and schema stored under
 // ARROW:schema. The caller keeps its batches. Only a schema Supports
@@ -101,7 +101,7 @@ func copySQL(name, path string, rowGroupRows int, meta map[string]string) string
 	for i, k := range keys {
 		kv[i] = duckarrow.Ident(k) + ": " + duckarrow.String(meta[k])
 	}
-	opts := []string{"FORMAT parquet", "COMPRESSION snappy", "KV_METADATA {" + strings.Join(kv, ", ") + "}"}
+	opts := []string{"FORMAT parquet", "COMPRESSION lz4_raw", "KV_METADATA {" + strings.Join(kv, ", ") + "}"}
 	if rowGroupRows > 0 {
 		opts = append(opts, fmt.Sprintf("ROW_GROUP_SIZE %d", rowGroupRows))
 	}

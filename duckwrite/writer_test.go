@@ -14,13 +14,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // Every type Supports accepts comes back from arrow-go's reader with its
-// type, values and nulls, in more than one row group, with the footer's
-// key-value metadata; the types it refuses are refused.
+// type, values and nulls, in more than one row group of LZ4_RAW column
+// chunks, with the footer's key-value metadata; the types it refuses are
+// refused.
 func TestRoundTrip(t *testing.T) {
 	cases := []struct {
 		typ    arrow.DataType
@@ -178,6 +180,17 @@ func readBack(t *testing.T, path string) (arrow.Table, string, int) {
 	meta := ""
 	if v := pr.MetaData().KeyValueMetadata().FindValue("miniodb.table"); v != nil {
 		meta = *v
+	}
+	for g := range pr.NumRowGroups() {
+		for c := range pr.MetaData().NumColumns() {
+			cc, err := pr.MetaData().RowGroup(g).ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cc.Compression() != compress.Codecs.Lz4Raw {
+				t.Fatalf("row group %d column %d compressed with %v, want LZ4_RAW", g, c, cc.Compression())
+			}
+		}
 	}
 	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {

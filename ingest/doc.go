@@ -18,7 +18,7 @@
 // # Exactly once
 //
 // Each table's buffer holds committed transactions in LSN order. A flush
-// takes the durable prefix of the buffer, writes one snappy Parquet file per
+// takes the durable prefix of the buffer, writes one LZ4_RAW Parquet file per
 // (partition, day) to the object store, and commits the files to the catalog
 // in one step that also raises the table's FlushedLSN to the last LSN it
 // covers. Replay skips every COMMIT whose LSN is <= its table's FlushedLSN.
@@ -51,7 +51,7 @@
 // behalf (Adopt, adopt.go), raising its flushed positions so that nothing
 // is applied twice.
 //
-// Files are snappy-compressed with 122880-row row groups, not zstd as
+// Files are LZ4_RAW-compressed with 122880-row row groups, not zstd as
 // DESIGN.md has it: queries are faster for files about a third larger
 // (parquetopts.go has the measurements). NOTE: the flush encodes them with
 // DuckDB's Parquet writer (Config.Parquet, package duckwrite) where it
