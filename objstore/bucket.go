@@ -15,10 +15,6 @@ var ErrNotFound = errors.New("objstore: object not found")
 // The call may succeed later; nothing was changed by it.
 var ErrUnavailable = errors.New("objstore: object store unavailable")
 
-// ErrChanged is returned (wrapped) by a read tied to an object version
-// (GetMatching) when the object was replaced since it was described.
-var ErrChanged = errors.New("objstore: object changed")
-
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
 	Key      string

@@ -40,8 +40,9 @@
 //     whole or absent. A source that can be read again is retried.
 //   - Every upload carries a full-object CRC64-NVME checksum; downloads
 //     verify it at EOF (multipart objects included), and the read cache
-//     reads only the version it stat'ed (If-Match on the ETag) and checks
-//     the size, so a cached file is exactly the object. Over plain HTTP
+//     checks the size against the GET answer's own description of the
+//     version it returns, so a cached file is exactly one version of the
+//     object, fetched in one request. Over plain HTTP
 //     the request signature also covers the body's SHA-256 unless
 //     unsigned_payload is set (S3Config: only for a trusted network).
 //   - Stats reports per endpoint what /v1/pool/status shows: breaker state,

@@ -211,20 +211,16 @@ func (b *S3Bucket) ensureBucket(ctx context.Context) error {
 // Get implements BucketReader. The whole object is verified against the
 // full-object checksum written by Put: a corrupted read fails at EOF.
 func (b *S3Bucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	return b.get(ctx, key, minio.GetObjectOptions{Checksum: true})
+	rc, _, err := b.GetDescribed(ctx, key)
+	return rc, err
 }
 
-// GetMatching is Get of exactly the object version info describes: it
-// fails (rather than returning other bytes) if the object was replaced
-// since info was taken (If-Match on the ETag).
-func (b *S3Bucket) GetMatching(ctx context.Context, info ObjectInfo) (io.ReadCloser, error) {
-	opts := minio.GetObjectOptions{Checksum: true}
-	if info.ETag != "" {
-		if err := opts.SetMatchETag(info.ETag); err != nil {
-			return nil, err
-		}
-	}
-	return b.get(ctx, info.Key, opts)
+// GetDescribed is Get that also describes the object version it reads,
+// from the answer's own headers: one request, no Stat, and the size and
+// ETag are those of the bytes that follow even if the object is replaced
+// meanwhile.
+func (b *S3Bucket) GetDescribed(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	return b.get(ctx, key, minio.GetObjectOptions{Checksum: true})
 }
 
 // GetRange implements BucketReader.
@@ -242,20 +238,24 @@ func (b *S3Bucket) GetRange(ctx context.Context, key string, offset, length int6
 	if err != nil {
 		return nil, err
 	}
-	return b.get(ctx, key, opts)
+	rc, _, err := b.get(ctx, key, opts)
+	return rc, err
 }
 
-func (b *S3Bucket) get(ctx context.Context, key string, opts minio.GetObjectOptions) (io.ReadCloser, error) {
+// get opens key and describes the version it reads from the answer's
+// headers.
+func (b *S3Bucket) get(ctx context.Context, key string, opts minio.GetObjectOptions) (io.ReadCloser, ObjectInfo, error) {
 	var body io.ReadCloser
+	var info ObjectInfo
 	err := b.pool.do(ctx, "get", key, 0, func(ctx context.Context) error {
-		rc, _, _, err := b.core.GetObject(ctx, b.cfg.Bucket, key, opts)
-		body = rc
+		rc, oi, _, err := b.core.GetObject(ctx, b.cfg.Bucket, key, opts)
+		body, info = rc, objectInfo(key, oi)
 		return err
 	})
 	if err != nil {
-		return nil, b.classify(key, err)
+		return nil, ObjectInfo{}, b.classify(key, err)
 	}
-	return body, nil
+	return body, info, nil
 }
 
 // Stat implements BucketReader.
@@ -263,7 +263,7 @@ func (b *S3Bucket) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	var info ObjectInfo
 	err := b.pool.do(ctx, "stat", key, 0, func(ctx context.Context) error {
 		oi, err := b.client.StatObject(ctx, b.cfg.Bucket, key, minio.StatObjectOptions{})
-		info = ObjectInfo{Key: key, Size: oi.Size, Modified: oi.LastModified, ETag: oi.ETag}
+		info = objectInfo(key, oi)
 		return err
 	})
 	return info, b.classify(key, err)
@@ -282,7 +282,7 @@ func (b *S3Bucket) List(ctx context.Context, prefix string, fn func(ObjectInfo) 
 			if o.Err != nil {
 				return o.Err
 			}
-			if fnErr = fn(ObjectInfo{Key: o.Key, Size: o.Size, Modified: o.LastModified, ETag: o.ETag}); fnErr != nil {
+			if fnErr = fn(objectInfo(o.Key, o)); fnErr != nil {
 				return nil
 			}
 			after = o.Key
@@ -399,6 +399,10 @@ func (b *S3Bucket) Stats() []PoolStats {
 	return out
 }
 
+func objectInfo(key string, oi minio.ObjectInfo) ObjectInfo {
+	return ObjectInfo{Key: key, Size: oi.Size, Modified: oi.LastModified, ETag: oi.ETag}
+}
+
 // classify maps S3 answers onto the package's sentinels.
 func (b *S3Bucket) classify(key string, err error) error {
 	if err == nil {
@@ -408,8 +412,6 @@ func (b *S3Bucket) classify(key string, err error) error {
 	switch {
 	case ok && (resp.Code == "NoSuchKey" || (resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket")):
 		return fmt.Errorf("%w: %s", ErrNotFound, key)
-	case ok && resp.StatusCode == http.StatusPreconditionFailed:
-		return fmt.Errorf("%w: %s", ErrChanged, key)
 	}
 	return err
 }

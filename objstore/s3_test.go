@@ -213,16 +213,50 @@ func TestS3Faults(t *testing.T) {
 				t.Fatalf("uncached object with MinIO down: %v, want ErrUnavailable", err)
 			}
 		}},
-		{"cache_fill_refuses_replaced_object", func(t *testing.T, _ *testenv.MinIOServer, b *S3Bucket) {
-			if err := b.Put(ctx, "k", strings.NewReader("one"), 3); err != nil {
+		{"get_describes_the_version_it_reads", func(t *testing.T, _ *testenv.MinIOServer, b *S3Bucket) {
+			var etags []string
+			for _, body := range []string{"one", "two!"} { // the second replaces the first
+				if err := b.Put(ctx, "k", strings.NewReader(body), int64(len(body))); err != nil {
+					t.Fatal(err)
+				}
+				rc, info, err := b.GetDescribed(ctx, "k")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				stat, serr := b.Stat(ctx, "k")
+				if err != nil || serr != nil || string(got) != body || info.Key != "k" || info.Size != int64(len(body)) || info.ETag != stat.ETag {
+					t.Fatalf("GetDescribed: %q %+v (%v), Stat %+v (%v); want %q described as Stat does", got, info, err, stat, serr, body)
+				}
+				etags = append(etags, info.ETag)
+			}
+			if etags[0] == etags[1] {
+				t.Fatalf("both versions described with ETag %s", etags[0])
+			}
+			if _, _, err := b.GetDescribed(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("GetDescribed missing: %v, want ErrNotFound", err)
+			}
+		}},
+		{"cache_fill_is_one_request", func(t *testing.T, _ *testenv.MinIOServer, b *S3Bucket) {
+			c, err := NewCache(CacheConfig{Dir: t.TempDir(), MaxBytes: 1 << 20}, b)
+			if err != nil {
 				t.Fatal(err)
 			}
-			info, _ := b.Stat(ctx, "k")
-			if err := b.Put(ctx, "k", strings.NewReader("two!"), 4); err != nil {
+			if err := b.Put(ctx, "k", strings.NewReader("value"), 5); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := b.GetMatching(ctx, info); !errors.Is(err, ErrChanged) {
-				t.Fatalf("GetMatching a replaced version: %v, want ErrChanged", err)
+			before := b.Stats()[0].Requests
+			paths, release, err := c.Acquire(ctx, []string{"k"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			if got, _ := os.ReadFile(paths[0]); string(got) != "value" {
+				t.Fatalf("cached content %q", got)
+			}
+			if n := b.Stats()[0].Requests - before; n != 1 {
+				t.Fatalf("a cache fill sent %d requests, want 1 (a GET, no HEAD)", n)
 			}
 		}},
 	}
