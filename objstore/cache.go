@@ -274,7 +274,7 @@ func (c *Cache) fill(ctx context.Context, e *cacheEntry) {
 // version it returns (S3: the GET answer's headers), so a fill takes one
 // request and never mixes the size of one version with the bytes of
 // another. A miss on S3 cost a HEAD before the GET, 1-7 ms each under a
-// cold TPC-H run's parallel fills (probe).
+// cold scan's parallel fills (probe).
 type describedGetter interface {
 	GetDescribed(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
 }

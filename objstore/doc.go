@@ -42,9 +42,9 @@
 //     verify it at EOF (multipart objects included), and the read cache
 //     checks the size against the GET answer's own description of the
 //     version it returns, so a cached file is exactly one version of the
-//     object, fetched in one request. Over plain HTTP
-//     the request signature also covers the body's SHA-256 unless
-//     unsigned_payload is set (S3Config: only for a trusted network).
+//     object, fetched in one request. Over plain HTTP the request signature
+//     also covers the body's SHA-256 unless unsigned_payload is set
+//     (S3Config: only for a trusted network).
 //   - Stats reports per endpoint what /v1/pool/status shows: breaker state,
 //     open connections, calls in flight, attempts, failures, retries,
 //     rejections and the last error.
