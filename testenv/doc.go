@@ -12,6 +12,8 @@
 //	RedisSentinel(t) a master plus one sentinel monitoring it as "mymaster"
 //	RedisCluster(t)  three masters joined with `redis-cli --cluster create`
 //	MinIO(t)         one MinIO server (single drive) with fresh credentials
+//	MinIOTLS(t)      the same serving HTTPS only, its certificate signed by
+//	                 a CA made for the test (CA, CAFile)
 //
 // Each returns a handle whose Stop, Start, Kill and Restart keep the same
 // address and data folder, which is what fault tests need ("MinIO stopped for
@@ -30,6 +32,9 @@
 // timeout.
 //
 // Everything binds 127.0.0.1 only, and every wait is bounded by a deadline.
+//
+// NewCA (ca.go) makes such a throw-away CA for any TLS test; Issue writes
+// the certificates it signs.
 //
 // FreeAddr and LogBuffer (child.go) serve the harnesses that start
 // `miniodb serve` itself (cmd/miniodb, deploy, bench) the same way.

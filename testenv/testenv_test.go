@@ -1,11 +1,16 @@
 package testenv
 
 import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedisStopStartKeepsData(t *testing.T) {
@@ -34,17 +39,46 @@ func TestRedisSentinelAndCluster(t *testing.T) {
 }
 
 func TestMinIOStopStart(t *testing.T) {
-	m := MinIO(t)
-	if err := minioReady(m.Endpoint); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB) *MinIOServer
+	}{{"http", MinIO}, {"https", MinIOTLS}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.start(t)
+			if err := m.ready(); err != nil {
+				t.Fatal(err)
+			}
+			m.Stop()
+			if err := m.ready(); err == nil {
+				t.Fatal("MinIO still answers after Stop")
+			}
+			m.Start()
+			if err := m.ready(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
-	m.Stop()
-	if err := minioReady(m.Endpoint); err == nil {
-		t.Fatal("MinIO still answers after Stop")
+}
+
+// A TLS server's certificate chains to its CA, and to no system root.
+func TestMinIOTLSCertificate(t *testing.T) {
+	m := MinIOTLS(t)
+	pem, err := os.ReadFile(m.CAFile)
+	if err != nil || !bytes.Equal(pem, m.CA.PEM) {
+		t.Fatalf("CAFile %s: %v, holds the CA: %v", m.CAFile, err, bytes.Equal(pem, m.CA.PEM))
 	}
-	m.Start()
-	if err := minioReady(m.Endpoint); err != nil {
-		t.Fatal(err)
+	c := &http.Client{Timeout: 5 * time.Second}
+	_, err = c.Get("https://" + m.Endpoint + "/minio/health/ready")
+	var verr *tls.CertificateVerificationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("GET without the CA: %v, want a certificate verification error", err)
+	}
+	// Go's TLS server answers a plain HTTP request with 400.
+	if resp, err := c.Get("http://" + m.Endpoint + "/minio/health/ready"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP: %s, want 400 (HTTPS only)", resp.Status)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/miniodb/miniodb/testenv"
 )
 
 // TestCLILoadAndSQL runs the binary's client subcommands against a live
@@ -90,10 +92,10 @@ func writeParquetFile(t *testing.T, path string, rec arrow.RecordBatch) {
 // without --tls-ca, answered with it.
 func TestCLIOverTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t, "cli-ca")
-	cert, key := ca.issue(t, dir, "server", true)
+	ca := testenv.NewCA(t, "cli-ca")
+	cert, key := ca.Issue(t, dir, "server", true)
 	caFile := filepath.Join(dir, "ca.pem")
-	writeFile(t, caFile, string(ca.pem))
+	writeFile(t, caFile, string(ca.PEM))
 	cfg := filepath.Join(dir, "config.yaml")
 	writeFile(t, cfg, "security:\n  enable_tls: true\n  tls: {cert_file: \""+cert+"\", key_file: \""+key+"\"}\n")
 	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg, "--rest-addr", freeAddr(t))

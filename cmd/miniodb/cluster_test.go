@@ -19,6 +19,8 @@ import (
 
 	"github.com/miniodb/miniodb/bench/tpch"
 	"github.com/miniodb/miniodb/flight"
+
+	"github.com/miniodb/miniodb/testenv"
 )
 
 // clusterNode is one `miniodb serve` of a test cluster with its REST port.
@@ -320,12 +322,12 @@ func TestClusterPeerAuth(t *testing.T) {
 func TestClusterPeersOverMTLS(t *testing.T) {
 	env := newStoreEnv(t)
 	dir := t.TempDir()
-	ca := newTestCA(t, "cluster-ca")
-	cert, key := ca.issue(t, dir, "server", true)
-	peerCert, peerKey := ca.issue(t, dir, "node-peer", false)
-	user, userKey := ca.issue(t, dir, "user", false)
+	ca := testenv.NewCA(t, "cluster-ca")
+	cert, key := ca.Issue(t, dir, "server", true)
+	peerCert, peerKey := ca.Issue(t, dir, "node-peer", false)
+	user, userKey := ca.Issue(t, dir, "user", false)
 	caFile := filepath.Join(dir, "ca.pem")
-	writeFile(t, caFile, string(ca.pem))
+	writeFile(t, caFile, string(ca.PEM))
 	sec := fmt.Sprintf("buffer:\n  flush_interval: 1h\nsecurity:\n  enable_tls: true\n  tls: {cert_file: %q, key_file: %q, client_ca_file: %q}\n", cert, key, caFile)
 	keys := []string{"tls_ca_file: " + caFile, "tls_cert_file: " + peerCert, "tls_key_file: " + peerKey}
 	a := startClusterNode(t, env, "node-a", sec, keys...)
@@ -334,7 +336,7 @@ func TestClusterPeersOverMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clientTLS := &tls.Config{RootCAs: ca.pool(), Certificates: []tls.Certificate{pair}}
+	clientTLS := &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{pair}}
 	ca1, cb1 := tlsClient(t, a.addr, clientTLS), tlsClient(t, b.addr, clientTLS)
 	ctx := context.Background()
 	if _, err := ingestRecs(ctx, ca1, "tlsrows", modeCreate, idBatch(0, 42)); err != nil {

@@ -18,18 +18,20 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/miniodb/miniodb/testenv"
 )
 
 // clientCert is a client certificate with the given CN and DNS SANs,
 // signed by ca, kept in memory.
-func clientCert(t *testing.T, ca *testCA, cn string, dns ...string) tls.Certificate {
+func clientCert(t *testing.T, ca *testenv.CA, cn string, dns ...string) tls.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, DNSNames: dns,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +45,11 @@ func clientCert(t *testing.T, ca *testCA, cn string, dns ...string) tls.Certific
 // still needs credentials, and credentials win over the certificate.
 func TestSecurityClientCertIdentity(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t, "server-ca")
-	clientCA := newTestCA(t, "client-ca")
-	cert, key := ca.issue(t, dir, "server", true)
+	ca := testenv.NewCA(t, "server-ca")
+	clientCA := testenv.NewCA(t, "client-ca")
+	cert, key := ca.Issue(t, dir, "server", true)
 	caFile := filepath.Join(dir, "clients.pem")
-	writeFile(t, caFile, string(clientCA.pem))
+	writeFile(t, caFile, string(clientCA.PEM))
 	extra := fmt.Sprintf(`  enable_tls: true
   tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
   client_certs:
@@ -58,7 +60,7 @@ func TestSecurityClientCertIdentity(t *testing.T) {
 	s := startServer(t, filepath.Join(dir, "data"), "--config", secureConfig(t, dir, extra), "--rest-addr", rest)
 	ctx := context.Background()
 	with := func(c tls.Certificate) *tls.Config {
-		return &tls.Config{RootCAs: ca.pool(), Certificates: []tls.Certificate{c}}
+		return &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{c}}
 	}
 	reader := tlsClient(t, s.addr, with(clientCert(t, clientCA, "reader-box")))
 	etl := tlsClient(t, s.addr, with(clientCert(t, clientCA, "etl-7", "etl.example.com")))

@@ -2,19 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,66 +15,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/miniodb/miniodb/testenv"
 )
-
-// testCA is a throw-away certificate authority.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, IsCA: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue writes a leaf certificate and key signed by the CA (server: for
-// 127.0.0.1; else a client certificate) and returns their paths.
-func (ca *testCA) issue(t *testing.T, dir, name string, server bool) (certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-		tmpl.DNSNames = []string{"localhost"}
-	} else {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
-	writeFile(t, certFile+".tmp", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	writeFile(t, keyFile+".tmp", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})))
-	if err := os.Rename(keyFile+".tmp", keyFile); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(certFile+".tmp", certFile); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
 
 // tlsClient is the Go example for TLS (README): a Flight SQL client that
 // trusts the server's CA and, for mTLS, presents a client certificate.
@@ -107,14 +41,14 @@ func tryQuery(c *flightsql.Client) error {
 
 func TestSecurityTLSAndReload(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t, "ca-1")
-	cert, key := ca.issue(t, dir, "server", true)
+	ca := testenv.NewCA(t, "ca-1")
+	cert, key := ca.Issue(t, dir, "server", true)
 	cfg := filepath.Join(dir, "config.yaml")
 	writeFile(t, cfg, fmt.Sprintf("security:\n  enable_tls: true\n  tls: {cert_file: %q, key_file: %q}\n", cert, key))
 	rest := freeAddr(t)
 	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg, "--rest-addr", rest)
 
-	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.pool()})); err != nil {
+	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.Pool()})); err != nil {
 		t.Fatalf("TLS query: %v", err)
 	}
 	plain, err := flightsql.NewClient(s.addr, nil, nil, bounded(grpc.WithTransportCredentials(insecure.NewCredentials()))...)
@@ -125,7 +59,7 @@ func TestSecurityTLSAndReload(t *testing.T) {
 	if err := tryQuery(plain); err == nil {
 		t.Fatal("a plaintext client was served")
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool()}}}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	resp, err := hc.Get("https://" + rest + "/v1/health")
 	if err != nil {
 		t.Fatalf("REST over TLS: %v", err)
@@ -133,12 +67,12 @@ func TestSecurityTLSAndReload(t *testing.T) {
 	resp.Body.Close()
 
 	// renew the certificate from another CA: new connections see it
-	ca2 := newTestCA(t, "ca-2")
+	ca2 := testenv.NewCA(t, "ca-2")
 	time.Sleep(20 * time.Millisecond) // a distinct modification time
-	ca2.issue(t, dir, "server", true)
+	ca2.Issue(t, dir, "server", true)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca2.pool()}))
+		err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca2.Pool()}))
 		if err == nil {
 			break
 		}
@@ -147,20 +81,20 @@ func TestSecurityTLSAndReload(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.pool()})); err == nil {
+	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.Pool()})); err == nil {
 		t.Fatal("the old certificate is still served")
 	}
 }
 
 func TestSecurityMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t, "server-ca")
-	clientCA := newTestCA(t, "client-ca")
-	cert, key := ca.issue(t, dir, "server", true)
-	writeFile(t, filepath.Join(dir, "clients.pem"), string(clientCA.pem))
-	ccert, ckey := clientCA.issue(t, dir, "client", false)
-	rogue := newTestCA(t, "rogue")
-	rcert, rkey := rogue.issue(t, dir, "rogue", false)
+	ca := testenv.NewCA(t, "server-ca")
+	clientCA := testenv.NewCA(t, "client-ca")
+	cert, key := ca.Issue(t, dir, "server", true)
+	writeFile(t, filepath.Join(dir, "clients.pem"), string(clientCA.PEM))
+	ccert, ckey := clientCA.Issue(t, dir, "client", false)
+	rogue := testenv.NewCA(t, "rogue")
+	rcert, rkey := rogue.Issue(t, dir, "rogue", false)
 	cfg := filepath.Join(dir, "config.yaml")
 	writeFile(t, cfg, fmt.Sprintf("security:\n  enable_tls: true\n  tls: {cert_file: %q, key_file: %q, client_ca_file: %q}\n",
 		cert, key, filepath.Join(dir, "clients.pem")))
@@ -174,14 +108,14 @@ func TestSecurityMutualTLS(t *testing.T) {
 		}
 		return []tls.Certificate{p}
 	}
-	good := &tls.Config{RootCAs: ca.pool(), Certificates: pair(ccert, ckey)}
+	good := &tls.Config{RootCAs: ca.Pool(), Certificates: pair(ccert, ckey)}
 	if err := tryQuery(tlsClient(t, s.addr, good)); err != nil {
 		t.Fatalf("mTLS query: %v", err)
 	}
-	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.pool()})); err == nil {
+	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.Pool()})); err == nil {
 		t.Fatal("a client without a certificate was served")
 	}
-	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.pool(), Certificates: pair(rcert, rkey)})); err == nil {
+	if err := tryQuery(tlsClient(t, s.addr, &tls.Config{RootCAs: ca.Pool(), Certificates: pair(rcert, rkey)})); err == nil {
 		t.Fatal("a client certificate of another CA was served")
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: good}}
@@ -194,7 +128,7 @@ func TestSecurityMutualTLS(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "status") {
 		t.Fatalf("REST health: %d %s", resp.StatusCode, b)
 	}
-	hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool()}}}
+	hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	if resp, err := hc.Get("https://" + rest + "/v1/health"); err == nil {
 		resp.Body.Close()
 		t.Fatal("REST served a client without a certificate")
