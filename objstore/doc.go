@@ -45,6 +45,10 @@
 //     object, fetched in one request. Over plain HTTP the request signature
 //     also covers the body's SHA-256 unless unsigned_payload is set
 //     (S3Config: only for a trusted network).
+//   - Over TLS (use_ssl) the endpoint's certificate must chain to ca_file's
+//     CAs, or to the system's roots without one. A certificate refused is
+//     final at once (no retry, not counted against the endpoint): the
+//     setting has to be mended, and the error says which.
 //   - Stats reports per endpoint what /v1/pool/status shows: breaker state,
 //     open connections, calls in flight, attempts, failures, retries,
 //     rejections and the last error.

@@ -2,10 +2,12 @@ package objstore
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,11 @@ type S3Config struct {
 	UseSSL          bool   `yaml:"use_ssl"`
 	Region          string `yaml:"region"`
 	Bucket          string `yaml:"bucket"` // created if missing; default "olap-data"
+
+	// CAFile names a PEM file of the CA certificates the endpoint's
+	// certificate must chain to (use_ssl), for a MinIO whose certificate a
+	// private CA signed; empty: the system's roots. Read at start.
+	CAFile string `yaml:"ca_file"`
 
 	// PartSize is the multipart part size; larger objects are uploaded in
 	// parts (in parallel), smaller ones in one PUT. Default 16 MiB, at
@@ -108,7 +115,26 @@ func (c S3Config) Validate() error {
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		return fmt.Errorf("minio endpoint %s: access_key_id and secret_access_key are required", c.Endpoint)
 	}
+	if c.CAFile != "" && !c.UseSSL {
+		return fmt.Errorf("minio endpoint %s: ca_file is set but use_ssl is not", c.Endpoint)
+	}
 	return nil
+}
+
+// rootCAs reads CAFile into a pool; nil (the system's roots) without one.
+func (c S3Config) rootCAs() (*x509.CertPool, error) {
+	if c.CAFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("minio endpoint %s: ca_file: %w", c.Endpoint, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("minio endpoint %s: ca_file %s holds no PEM certificate", c.Endpoint, c.CAFile)
+	}
+	return pool, nil
 }
 
 // S3Bucket is a Bucket on an S3 endpoint (minio-go). Every call goes
@@ -158,7 +184,11 @@ func newS3Bucket(cfg S3Config, name string, log *zap.Logger) (*S3Bucket, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	pool := newEndpointPool(cfg, name, log)
+	roots, err := cfg.rootCAs()
+	if err != nil {
+		return nil, err
+	}
+	pool := newEndpointPool(cfg, name, roots, log)
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:     credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, ""),
 		Secure:    cfg.UseSSL,

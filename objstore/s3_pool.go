@@ -2,6 +2,8 @@ package objstore
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -60,7 +62,7 @@ type retryPolicy struct {
 	probeWait         time.Duration // how long a call waits for a half-open breaker's probe
 }
 
-func newEndpointPool(cfg S3Config, name string, log *zap.Logger) *endpointPool {
+func newEndpointPool(cfg S3Config, name string, roots *x509.CertPool, log *zap.Logger) *endpointPool {
 	p := &endpointPool{
 		name: name, endpoint: cfg.Endpoint, bucket: cfg.Bucket,
 		maxIdle: cfg.MaxIdleConns, maxPerHost: cfg.MaxConnsPerHost,
@@ -75,6 +77,7 @@ func newEndpointPool(cfg S3Config, name string, log *zap.Logger) *endpointPool {
 		MaxConnsPerHost:       cfg.MaxConnsPerHost,
 		IdleConnTimeout:       cfg.IdleConnTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		// Objects are stored bytes: never let the transport gunzip them.
@@ -160,6 +163,10 @@ func (p *endpointPool) do(ctx context.Context, op, key string, maxAttempts int, 
 			}
 			return struct{}{}, unavailable("circuit breaker half-open and its probe unanswered")
 		case !countsAgainstEndpoint(err) || ctx.Err() != nil:
+			var unknown x509.UnknownAuthorityError
+			if errors.As(err, &unknown) {
+				err = fmt.Errorf("%w (%s endpoint %s: its certificate is not signed by a CA this node trusts; ca_file names one)", err, p.name, p.endpoint)
+			}
 			return struct{}{}, backoff.Permanent(err)
 		}
 		p.noteFailure(err)
@@ -180,6 +187,10 @@ func (p *endpointPool) do(ctx context.Context, op, key string, maxAttempts int, 
 func countsAgainstEndpoint(err error) bool {
 	var src sourceError
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) || errors.As(err, &src) {
+		return false
+	}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) { // a configuration to mend (ca_file), not a failure to wait out
 		return false
 	}
 	resp, ok := s3Error(err)

@@ -3,15 +3,18 @@ package objstore
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"go.uber.org/zap"
 
 	"github.com/miniodb/miniodb/testenv"
 )
@@ -90,6 +93,86 @@ func TestS3FullObjectChecksum(t *testing.T) {
 		if info.ChecksumCRC64NVME == "" || info.ChecksumMode != "FULL_OBJECT" {
 			t.Fatalf("size %d: checksum %q mode %q, want a full-object CRC64NVME", size, info.ChecksumCRC64NVME, info.ChecksumMode)
 		}
+	}
+}
+
+// Over TLS (use_ssl) the endpoint's certificate must chain to ca_file's
+// CAs, or to the system's roots without one; the upload's body is then not
+// hashed into the signature (TLS protects it) and still carries the
+// full-object checksum.
+func TestS3OverTLS(t *testing.T) {
+	m := testenv.MinIOTLS(t)
+	tlsConfig := func() S3Config {
+		cfg := s3Config(m)
+		cfg.UseSSL, cfg.CAFile = true, m.CAFile
+		return cfg
+	}
+	AcceptanceTest(t, func(t *testing.T) Bucket { return newS3(t, tlsConfig()) })
+
+	t.Run("payload_not_hashed", func(t *testing.T) {
+		b := newS3(t, tlsConfig())
+		ctx := context.Background()
+		body := bytes.Repeat([]byte{'t'}, 6<<20) // multipart: PartSize is 5 MiB
+		var trace strings.Builder
+		b.client.TraceOn(&trace)
+		err := b.Put(ctx, "k", bytes.NewReader(body), int64(len(body)))
+		b.client.TraceOff()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER"; !strings.Contains(trace.String(), want) {
+			t.Errorf("no %q among the upload's headers", want)
+		}
+		rc, info, _, err := b.core.GetObject(ctx, b.cfg.Bucket, "k", minio.GetObjectOptions{Checksum: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		if info.ChecksumCRC64NVME == "" || info.ChecksumMode != "FULL_OBJECT" {
+			t.Fatalf("checksum %q mode %q, want a full-object CRC64NVME", info.ChecksumCRC64NVME, info.ChecksumMode)
+		}
+	})
+
+	other := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(other, testenv.NewCA(t, "other").PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := tempFileWith(t, "not a certificate").Name()
+	for _, tc := range []struct {
+		name    string
+		mend    func(*S3Config)
+		refused bool   // the endpoint is reached and its certificate refused
+		want    string // in the error
+	}{
+		{"system roots only", func(c *S3Config) { c.CAFile = "" }, true, "ca_file names one"},
+		{"another CA", func(c *S3Config) { c.CAFile = other }, true, "ca_file names one"},
+		{"ca_file without use_ssl", func(c *S3Config) { c.UseSSL = false }, false, "ca_file is set but use_ssl is not"},
+		{"ca_file missing", func(c *S3Config) { c.CAFile = other + ".gone" }, false, "no such file"},
+		{"ca_file not PEM", func(c *S3Config) { c.CAFile = notPEM }, false, "holds no PEM certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tlsConfig()
+			tc.mend(&cfg)
+			b, err := newS3Bucket(cfg, "primary", zap.NewNop())
+			if err == nil {
+				err = b.ensureBucket(context.Background())
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+			if !tc.refused {
+				return
+			}
+			var unknown x509.UnknownAuthorityError
+			if !errors.As(err, &unknown) {
+				t.Fatalf("error %v, want an x509.UnknownAuthorityError in its chain", err)
+			}
+			// A refused certificate is a setting to mend: one attempt, and
+			// the endpoint is not counted as failing.
+			if st := b.pool.stats(); st.Requests != 1 || st.Failures != 0 || st.Breaker != "closed" {
+				t.Fatalf("pool after a refused certificate: %+v, want one request, no failure", st)
+			}
+		})
 	}
 }
 

@@ -39,6 +39,19 @@ func newStoreEnv(t *testing.T) *storeEnv {
 	return &storeEnv{redis: testenv.Redis(t), minio: testenv.MinIO(t), namespace: testenv.Name("ns"), bucket: testenv.Name("data")}
 }
 
+// newStoreEnvTLS is newStoreEnv with a MinIO that serves HTTPS only, under
+// a certificate of a CA made for the test (minio.ca_file).
+func newStoreEnvTLS(t *testing.T) *storeEnv {
+	t.Helper()
+	return &storeEnv{redis: testenv.Redis(t), minio: testenv.MinIOTLS(t), namespace: testenv.Name("ns"), bucket: testenv.Name("data")}
+}
+
+// s3Config is the environment's bucket as the node's config names it.
+func (e *storeEnv) s3Config() objstore.S3Config {
+	return objstore.S3Config{Endpoint: e.minio.Endpoint, AccessKeyID: e.minio.AccessKey, SecretAccessKey: e.minio.SecretKey,
+		Bucket: e.bucket, UseSSL: e.minio.CAFile != "", CAFile: e.minio.CAFile}
+}
+
 // config writes a node configuration on this environment with the given
 // extra YAML sections (fast retries so that faults show within seconds).
 func (e *storeEnv) config(t *testing.T, extra string) string {
@@ -58,7 +71,9 @@ minio:
   dial_timeout: 1s
   breaker_failures: 3
   breaker_open_timeout: 2s
-%s`, e.redis.Addr, e.namespace, e.minio.Endpoint, e.minio.AccessKey, e.minio.SecretKey, e.bucket, extra))
+  use_ssl: %t
+  ca_file: %q
+%s`, e.redis.Addr, e.namespace, e.minio.Endpoint, e.minio.AccessKey, e.minio.SecretKey, e.bucket, e.minio.CAFile != "", e.minio.CAFile, extra))
 	return path
 }
 
@@ -76,8 +91,7 @@ func (e *storeEnv) catalog(t *testing.T) *catalog.Redis {
 // objects lists the object keys under tables/ in the bucket.
 func (e *storeEnv) objects(t *testing.T) []string {
 	t.Helper()
-	b, err := objstore.NewS3Bucket(context.Background(), objstore.S3Config{Endpoint: e.minio.Endpoint,
-		AccessKeyID: e.minio.AccessKey, SecretAccessKey: e.minio.SecretKey, Bucket: e.bucket}, nil)
+	b, err := objstore.NewS3Bucket(context.Background(), e.s3Config(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
