@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
@@ -248,5 +250,97 @@ func TestFilesOfEitherCodec(t *testing.T) {
 	}
 	if alloc.n.Load() == 0 {
 		t.Fatal("SELECT * did not decode the files itself")
+	}
+}
+
+// A decoder holds at most its ahead bytes of batches the stream has not
+// taken (a batch larger than that alone), and goes on as the stream takes
+// them; the stream gets every file's batches in order.
+func TestFileScanAheadBound(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	batch := func(first, rows int) arrow.RecordBatch {
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		defer b.Release()
+		for i := range rows {
+			b.Append(int64(first + i))
+		}
+		col := b.NewArray()
+		defer col.Release()
+		return array.NewRecordBatch(schema, []arrow.Array{col}, int64(rows))
+	}
+	one := batch(0, 100)
+	per := ingest.BatchBytes(one)
+	one.Release()
+	limit := 3 * per
+	const files, perFile = 2, 5
+	fs := &fileScan{files: make([]chan decoded, files), begun: make(chan struct{}),
+		ahead: []*semaphore.Weighted{semaphore.NewWeighted(limit)}}
+	fs.ctx, fs.cancel = context.WithCancel(context.Background())
+	defer fs.close()
+	for i := range fs.files {
+		fs.files[i] = make(chan decoded, fileAheadBatches)
+	}
+	var sent atomic.Int64
+	fs.wg.Add(1)
+	go func() { // one decoder: every file, in order
+		defer fs.wg.Done()
+		for i, ch := range fs.files {
+			sink := fileSink{ch: ch, ahead: fs.ahead[0], max: limit}
+			for j := range perFile {
+				rows := 100
+				if i == 1 && j == 0 {
+					rows = 1000 // larger than the bound: held alone
+				}
+				b := batch((i*perFile+j)*1000, rows)
+				if err := sink.send(fs.ctx, b); err != nil {
+					b.Release()
+					break
+				}
+				sent.Add(1)
+			}
+			close(ch)
+		}
+	}()
+	// settled waits for the decoder to stop at want batches sent.
+	settled := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for sent.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if got := sent.Load(); got != want {
+			t.Fatalf("decoder sent %d batches, want %d held", got, want)
+		}
+	}
+	settled(3)
+	var firsts []int64
+	take := func() {
+		t.Helper()
+		b, err := fs.next()
+		if err != nil || b == nil {
+			t.Fatalf("next: %v, %v", b, err)
+		}
+		firsts = append(firsts, b.Column(0).(*array.Int64).Value(0))
+		b.Release()
+	}
+	take()
+	settled(4)
+	take()
+	take()
+	take()
+	take() // file 0 taken: file 1's large first batch goes alone
+	settled(6)
+	take()
+	settled(9)
+	for range 4 {
+		take()
+	}
+	if b, err := fs.next(); b != nil || err != nil {
+		t.Fatalf("after every batch: %v, %v", b, err)
+	}
+	want := []int64{0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000}
+	if !slices.Equal(firsts, want) {
+		t.Fatalf("batches in the order %v, want %v", firsts, want)
 	}
 }
