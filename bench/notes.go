@@ -46,36 +46,45 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 | TPC-H figures take at least five samples, as full scans and ingests do | bench/suite.go tpchRuns | a change of measurement: with three, the ratio against DuckDB over the same files was 1.04× in one run and 1.09× in the next with the same query code; a probe alternating the two over 5–7 repetitions of each query gave 1.04–1.08× on four fresh nodes (two after five extra lineitem loads, as in the bench), the node 4–9 ms a query behind. About a minute more per bench run |
 | the flush's files are LZ4_RAW instead of snappy, with both writers (DuckDB's and arrow-go's) | duckwrite/writer.go, ingest/parquetopts.go | DuckDB and arrow-go decode LZ4_RAW faster, and the writers spend the same CPU on it. Probe (the 22 TPC-H queries at SF1 through a node, two A/B runs of seven repetitions): 2.67/2.65 → 2.20/2.17 s, DuckDB alone over the same files 2.45/2.43 → 2.02/2.06 s. One 758k-row lineitem file decoded by arrow-go: 177–210 → 161–163 ms, its first 2048 rows 8.9–9.4 → 6.7–7.9 ms; arrow-go's writer 894–963 → 850–1056 ms; files 1–3% larger. MinIO until in Parquet unchanged within the noise (probe, two runs of five ingests per binary: flush 2.2 s either way). Three full bench runs after it, against the last run before (14:00): TPC-H 2.68 → 2.50, 2.43, 2.49 s (1.07× each; DuckDB alone 2.61 → 2.34, 2.26, 2.31 s); MinIO cold first batch 16.3 → 11.4, 9.4, 10.1 ms; cold TPC-H 3.08 → 2.84, 2.67, 2.58 s; cold scan 405 → 421, 424, 433 MiB/s; MinIO until in Parquet 1.71 → 1.51, 1.66, 1.80 M rows/s |
 | a read-cache fill on S3 is one GET whose answer describes the version it returns (size, ETag), not a HEAD and then a GET with If-Match | objstore/cache.go open, objstore/s3.go GetDescribed | one request per miss instead of two (a HEAD took 1–7 ms under a cold run's parallel fills). Probe: a cold GetFlightInfo of SELECT * over eight lineitem files, which fills the cache, median 119/115 → 106/112 ms (two runs of eight restarts per binary) |
+| a decoding scan's decoders each hold up to 64 MiB of batches the stream has not taken, not 4 batches: with 4, the decoder of the next file soon waited while the stream took the current one | query/filescan.go fileSink | cold SF1 lineitem scan on MinIO, CPU left idle on the 2 cores during a ≈ 2.5 s scan: 0.7–0.8 → 0.2 CPU-s (probe, 32 batches). Probe (two runs of eight restarts per binary, alternated): 417 and 422 → 461 and 467 MiB/s median. Bench, the two runs after it against the one before: cold scan 0.30× → 0.38× and 0.38× of ready batches, 0.75× → 0.88× and 0.80× of a raw DoGet that fetches and decodes the same files. The first batch does not depend on it (the other decoders start after it; probe: 9.4–19.2 ms either way in a slow hour) |
 | tried, not kept (Parquet format) | | the flush's files as Parquet version 2 (data pages v2; DELTA_BINARY_PACKED integers and dates, DELTA_LENGTH_BYTE_ARRAY strings) where DuckDB's INT32 deltas fit in 32 bits: DuckDB 1.5 computes them in 64 bits, and arrow-go rejects the 33-bit deltas of an int32, uint32 or date32 column spanning 2^31 or more ("minimum delta exceeds INT32 range": version 2 everywhere failed duckwrite's round trip for int32 and uint32), as parquet-cpp and arrow-rs do (apache/arrow#20374), so those files would stay version 1. In absolute terms a clear gain: the bench's TPC-H workload (probe, SF1, two A/B rounds) 2.57–2.58 → 1.95–2.15 s, files 326 → 260 MB, DuckDB's writer 4% faster, the cold MinIO scan 402–434 → 422–462 MiB/s, and arrow-go decodes the files as fast. But DuckDB alone over the same files gained as much in seconds, so more in proportion (2.37–2.40 → 1.82–2.01 s): in two full bench runs TPC-H came out at 1.18–1.19× of it, against 1.02–1.07× with version 1, and in a probe of four repetitions each at 1.10× (2.20 against 1.99 s) against 1.07× (2.69 against 2.50 s). The node's overhead over in-process DuckDB stays ≈ 0.2 s, about 9 ms a query, which becomes 10% once DuckDB takes 2 s: the goal would be on its edge or missed. Worth taking up again together with that per-query overhead (two Flight calls, a DuckDB connection and views per query, the result's transfer) |
 
 ## Where the goals are not met, and what to try next
 
 - Ingest until in Parquet on MinIO (0.21–0.24× in the three runs after the upload, hard-link, FlightData and WAL
-  rows above, then 0.24×, 0.20× and 0.19× on LZ4_RAW files with the raw DoPut at 6.4, 8.3 and 9.5 M rows/s;
-  goal 0.25×; locally 0.27–0.40×, 0.20× before).
+  rows above, then 0.24×, 0.20×, 0.19×, 0.28× and 0.26× in five runs on LZ4_RAW files with the raw DoPut at 6.4,
+  8.3, 9.5, 6.1 and 6.9 M rows/s, so met in two; goal 0.25×; locally 0.27–0.40×, 0.20× before).
   In a probe of five SF1 lineitem ingests per run the DoPut is durable after ≈ 1.1–1.2 s, and the flush takes
   ≈ 1.6 s more locally but ≈ 2.2 s on MinIO: the machine is busy throughout (under 0.25 CPU-s idle during the
   flush), and MinIO's PUT path takes ≈ 0.9 CPU-s of the 2 cores for the 207 MB of Parquet. minio-go signs each
   payload with SHA-256 over plain HTTP, and MinIO checks it again. MinIO's own CPU during the flushes (perf): MD5
   for the ETag 28%, SHA-256 14%, CRC64NVME 13% (Go's table-driven hash/crc64), copies into the page cache 11%; a
-  full-object CRC32C would cost MinIO less than CRC64NVME, for a weaker check, and was not tried. With an unsigned payload (the CRC64NVME
+  full-object CRC32C costs MinIO less than CRC64NVME, for a weaker check: in the same probe the flush went from
+  2.27 to 2.18 s median (two runs of five ingests per binary, alternated; min–max 2.11–2.69 and 2.08–2.56 s),
+  within the noise, so CRC64NVME stays. With an unsigned payload (the CRC64NVME
   checksum still sent) the same probe went from 3.54 to 3.18 s, 0.22× → 0.27× (two runs of five ingests per
   binary, alternated). It is an opt-in setting (minio.unsigned_payload), off by default and in the bench: the
   signature is what keeps a peer on the HTTP path from replacing a body unseen (the checksum catches corruption,
-  not tampering). Over TLS minio-go does not hash the payload at all; TLS protects it. A larger multipart part
+  not tampering). Over TLS minio-go does not hash the payload at all; TLS protects it, and encrypting costs about
+  what hashing did: the same probe against a MinIO serving HTTPS (minio.ca_file) was within the noise of plain
+  HTTP, signed or unsigned, in a noisy hour (flush 2.1–2.9 s for all three). A larger multipart part
   size (64 MB, one PUT per file) made no difference. The rest of the flush is DuckDB's
   Parquet writer (≈ 3 CPU-s for 6 M rows: LZ4 compression, the dictionary hashing of the low-cardinality strings,
   and converting the Arrow batches are the largest parts, perf; its dictionary limits do not help: 1000 entries
   −6% CPU but files +16%) and a bulk load is flushed only after its DoPut commits; the DoPut leaves ≈ 0.3 of a core
   idle, so overlapping the two would gain at most ≈ 0.2 s.
-- Full scan on MinIO with a cold cache (0.24–0.41×) and its first batch (9.4–11.4 ms on LZ4_RAW files in three
-  runs, 13.5–48 ms before, against < 10). After a restart the
+- Full scan on MinIO with a cold cache (0.38× in the two runs after the decoders could hold 64 MiB ahead, 0.24–0.41×
+  before) and its first batch (9.4–11.4 ms on LZ4_RAW files in three runs, 13.7 and 18.1 ms in the two slower runs
+  of 2026-11-26 16:55 and 17:04, 13.5–48 ms before, against < 10). After a restart the
   files must be downloaded and decoded, and decoding alone bounds the scan: the decoding-ceiling row (a raw arrow-go
   DoGet of the same files already in memory, no download, no MinIODB) reaches 0.45–0.57× of the ready batches.
-  The node's cold scan is at 0.58–0.71× of that ceiling and 0.68–0.82× of a raw DoGet that also downloads the
-  files. Per cold scan the node spends ≈ 3.0 CPU-s (a third of it in the kernel: ≈ 400k page faults, nearly all
+  The node's cold scan is at 0.70–0.74× of that ceiling and 0.80–0.88× of a raw DoGet that also downloads the
+  files (0.58–0.71× and 0.68–0.82× before the decoders held more ahead: they left 15% of the cores idle).
+  Per cold scan the node spends ≈ 3.0 CPU-s (a third of it in the kernel: ≈ 400k page faults, nearly all
   the memory cache's 1 GiB of fresh memory, plus socket writes) and the client the rest of the 2 cores; copying the
-  decoded batches into the memory cache (hotcache Offer) is what makes the next scan stream from memory.
+  decoded batches into the memory cache (hotcache Offer) is what makes the next scan stream from memory. Neither
+  glibc's transparent huge pages for that memory (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: no huge page was used)
+  nor GOGC=off changed the scan or its first batch (probe).
   The first batch: DuckDB's Parquet writer puts each column chunk in one data page (DuckDB 1.5 has no page-size
   option), so the first 2048 rows need the first row group's pages read and decompressed, ≈ 16 MB of memory that a
   process just started must fault in (≈ 4900 page faults, half the CPU): 15–18 ms in an idle new process (probe),
@@ -84,10 +93,12 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   of the Go heap, or through arrow-go's buffered stream: no better within the noise (probe, eight restarts each,
   two runs). Row groups of 30720 rows meet the goal (median 7.6 ms) but cost TPC-H 11% and DuckDB
   over the same files 16% (the last row of the table above): the two goals conflict here, and I kept TPC-H.
-- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files, 1.22× in the three runs on LZ4_RAW files,
-  which made DuckDB's share faster and left the download as it was; 1.05–1.14× of DuckDB over the same files
-  fetched from MinIO first, 1.07–1.11× on LZ4_RAW): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
-  one run; 317 MB in all). A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
+- TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files, 1.19–1.22× in the five runs on LZ4_RAW
+  files, which made DuckDB's share faster and left the download as it was; 1.05–1.14× of DuckDB over the same files
+  fetched from MinIO first, 1.05–1.11× on LZ4_RAW): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
+  one run; 317 MB in all). A probe alternating cold and warm repetitions put the cold one 0.14–0.26 s behind the
+  warm, and the warm node is itself at 1.02–1.04× of DuckDB: 1.10× of DuckDB over local files leaves a cold run
+  ≈ 0.1 s for 317 MB of downloads. A download costs MinIO ≈ 0.1 and the node ≈ 0.11 CPU-s per 200 MB on the 2 cores the
   queries use, so overlapping it with them (a warm-up at start) cannot gain much here. Reading less would:
   range GETs of only the column chunks a query reads (Q1 needs 25% of lineitem's bytes). Not done: it needs each
   table's columns from the analysis, and ranges lose the full-object checksum.
