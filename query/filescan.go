@@ -34,16 +34,17 @@ import (
 //
 // Decoders run one per core, each on its own files, and the scan streams
 // the files in the snapshot's order, each file's batches in its order. A
-// decoder holds at most fileAheadBytes of batches that the stream has not
-// taken yet, so a slow client holds back the decoding, not memory. The
-// bound is in bytes, and large enough for a decoder to work through much
-// of its next file while the stream takes the one before. At 4 batches
-// (≈ 11 MB of SF1 lineitem) the decoder of the next file soon waited, and
-// a cold scan left 15% of the 2 cores idle (0.7-0.8 CPU-s of a 2.5 s
-// scan; 0.2 CPU-s at 32 batches). At 64 MiB the cold SF1 lineitem scan
-// on MinIO went from 417 and 422 to 461 and 467 MiB/s (median of eight
-// restarts, two runs per binary, alternated). The price is up to 64 MiB
-// per decoder held for a client that reads slowly. The
+// scan's decoders hold at most scanAheadBytes of batches that the stream
+// has not taken yet, each its share, so a slow client holds back the
+// decoding, not memory. The bound is in bytes, and large enough for a
+// decoder to work through much of its next file while the stream takes
+// the one before. At 4 batches (≈ 11 MB of SF1 lineitem) the decoder of
+// the next file soon waited, and a cold scan left 15% of the 2 cores idle
+// (0.7-0.8 CPU-s of a 2.5 s scan; 0.2 CPU-s at 32 batches). At 64 MiB per
+// decoder (two) the cold SF1 lineitem scan on MinIO went from 417 and 422
+// to 461 and 467 MiB/s (median of eight restarts, two runs per binary,
+// alternated). The price is up to scanAheadBytes per scan held for a
+// client that reads slowly. The
 // first file's first row group is decoded in batches of firstRows rows,
 // and the other decoders start once the stream has taken the first batch:
 // Go's scheduler lets busy decoders hold back the goroutines that send it
@@ -52,9 +53,10 @@ import (
 // fileBatchRows is the size of a decoded batch.
 const fileBatchRows = 16384
 
-// fileAheadBytes bounds the batches (ingest.BatchBytes) each decoder holds
-// ready; a batch larger than the bound is held alone.
-const fileAheadBytes = 64 << 20
+// scanAheadBytes bounds the batches (ingest.BatchBytes) a scan's decoders
+// hold ready, split evenly among them; a batch larger than a decoder's
+// share is held alone.
+const scanAheadBytes = 128 << 20
 
 // fileAheadBatches bounds their number (the capacity of a file's channel).
 const fileAheadBatches = 64
@@ -64,7 +66,7 @@ type fileScan struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	files   []chan decoded        // one per file, in the snapshot's order
-	ahead   []*semaphore.Weighted // per decoder: the bytes it holds ready (fileAheadBytes)
+	ahead   []*semaphore.Weighted // per decoder: the bytes it holds ready (its share of scanAheadBytes)
 	at      int                   // the file being streamed
 	begun   chan struct{}         // closed once the stream has taken a batch (begin)
 	started bool                  // begun is closed; the stream's goroutine only
@@ -153,9 +155,10 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 		fs.files[i] = make(chan decoded, fileAheadBatches)
 	}
 	workers := min(len(files), s.e.cfg.Threads)
+	share := int64(scanAheadBytes / workers)
 	fs.ahead = make([]*semaphore.Weighted, workers)
 	for w := range workers {
-		fs.ahead[w] = semaphore.NewWeighted(fileAheadBytes)
+		fs.ahead[w] = semaphore.NewWeighted(share)
 	}
 	for w := range workers {
 		fs.wg.Add(1)
@@ -170,7 +173,7 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 			failed := false
 			for i := w; i < len(files); i += workers {
 				if !failed {
-					sink := fileSink{ch: fs.files[i], ahead: fs.ahead[w], max: fileAheadBytes}
+					sink := fileSink{ch: fs.files[i], ahead: fs.ahead[w], max: share}
 					if err := s.e.decodeFile(fs.ctx, files[i], i == 0, schema, cols, out, sink); err != nil {
 						failed = true
 						select {
