@@ -36,19 +36,26 @@ import (
 // the files in the snapshot's order, each file's batches in its order. A
 // scan's decoders hold at most scanAheadBytes of batches that the stream
 // has not taken yet, each its share, so a slow client holds back the
-// decoding, not memory. The bound is in bytes, and large enough for a
-// decoder to work through much of its next file while the stream takes
-// the one before. At 4 batches (≈ 11 MB of SF1 lineitem) the decoder of
-// the next file soon waited, and a cold scan left 15% of the 2 cores idle
-// (0.7-0.8 CPU-s of a 2.5 s scan; 0.2 CPU-s at 32 batches). At 64 MiB per
-// decoder (two) the cold SF1 lineitem scan on MinIO went from 417 and 422
-// to 461 and 467 MiB/s (median of eight restarts, two runs per binary,
-// alternated). The price is up to scanAheadBytes per scan held for a
-// client that reads slowly. The
-// first file's first row group is decoded in batches of firstRows rows,
-// and the other decoders start once the stream has taken the first batch:
-// Go's scheduler lets busy decoders hold back the goroutines that send it
-// (first batch after a restart: 35-55 ms without both, 11-35 ms with).
+// decoding, not memory: a bound in bytes, which a count of batches is not
+// for wide rows. How much to hold ahead is a trade. With 4 batches each
+// (≈ 11 MB of SF1 lineitem) the decoder of the next file soon waits, and
+// a cold scan left 15% of the 2 cores idle (0.7-0.8 CPU-s of a 2.5 s
+// scan; 0.2 CPU-s at 32 batches). The cold SF1 lineitem scan on MinIO
+// (median of eight restarts per run, binaries alternated) streamed
+// 392/419 MiB/s with 4 batches, 412/427 with 32 MiB per scan, 453/460
+// with 64 MiB and 461/467 with 128 MiB; but TestFullScanStreams's peak
+// RSS growth (208 MiB result, memory cache filling) went from 258-279 MiB
+// to 270-311 (over the test's 300 in one run of four), 302-317 and
+// 379-388. So the bound stays about where 4 batches of lineitem were, 24
+// MiB per scan. The memory cache's copy is taken when a file ends, so a
+// decoder keeps a whole file's batches alive meanwhile; copying into the
+// cache as the file is decoded would leave room for holding more ahead.
+//
+// The first file's first row group is decoded in batches of firstRows
+// rows, and the other decoders start once the stream has taken the first
+// batch: Go's scheduler lets busy decoders hold back the goroutines that
+// send it (first batch after a restart: 35-55 ms without both, 11-35 ms
+// with).
 
 // fileBatchRows is the size of a decoded batch.
 const fileBatchRows = 16384
@@ -56,7 +63,7 @@ const fileBatchRows = 16384
 // scanAheadBytes bounds the batches (ingest.BatchBytes) a scan's decoders
 // hold ready, split evenly among them; a batch larger than a decoder's
 // share is held alone.
-const scanAheadBytes = 128 << 20
+const scanAheadBytes = 24 << 20
 
 // fileAheadBatches bounds their number (the capacity of a file's channel).
 const fileAheadBatches = 64
