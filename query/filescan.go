@@ -340,7 +340,7 @@ func (fl *filling) drop() {
 	fl.kept = nil
 }
 
-// sendBatches sends what rr reads to ch, cut to the result's columns.
+// sendBatches sends what rr reads to sink, cut to the result's columns.
 func (e *Engine) sendBatches(ctx context.Context, f catalog.File, rr pqarrow.RecordReader, fill *filling, cols []int, out *arrow.Schema, sink fileSink) error {
 	for rr.Next() {
 		b := rr.RecordBatch()
