@@ -104,27 +104,30 @@ func (c *S3Config) setDefaults() {
 	defDur(&c.BreakerOpenTimeout, 5*time.Second)
 }
 
-// Validate checks what defaults cannot fix.
+// Validate checks what defaults cannot fix, reading CAFile: a missing one,
+// or one holding no certificate, fails it (and so `serve --check-config`).
 func (c S3Config) Validate() error {
-	if c.Endpoint == "" {
-		return nil
-	}
-	if strings.Contains(c.Endpoint, "://") || strings.Contains(c.Endpoint, "/") {
-		return fmt.Errorf("minio.endpoint %q must be host:port without scheme or path (use use_ssl for https)", c.Endpoint)
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return fmt.Errorf("minio endpoint %s: access_key_id and secret_access_key are required", c.Endpoint)
-	}
-	if c.CAFile != "" && !c.UseSSL {
-		return fmt.Errorf("minio endpoint %s: ca_file is set but use_ssl is not", c.Endpoint)
-	}
-	return nil
+	_, err := c.check()
+	return err
 }
 
-// rootCAs reads CAFile into a pool; nil (the system's roots) without one.
-func (c S3Config) rootCAs() (*x509.CertPool, error) {
+// check is Validate, returning the pool of CAFile's certificates (nil: the
+// system's roots).
+func (c S3Config) check() (*x509.CertPool, error) {
+	if c.Endpoint == "" {
+		return nil, nil
+	}
+	if strings.Contains(c.Endpoint, "://") || strings.Contains(c.Endpoint, "/") {
+		return nil, fmt.Errorf("minio.endpoint %q must be host:port without scheme or path (use use_ssl for https)", c.Endpoint)
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return nil, fmt.Errorf("minio endpoint %s: access_key_id and secret_access_key are required", c.Endpoint)
+	}
 	if c.CAFile == "" {
 		return nil, nil
+	}
+	if !c.UseSSL {
+		return nil, fmt.Errorf("minio endpoint %s: ca_file is set but use_ssl is not", c.Endpoint)
 	}
 	b, err := os.ReadFile(c.CAFile)
 	if err != nil {
@@ -181,10 +184,7 @@ func NewS3Bucket(ctx context.Context, cfg S3Config, log *zap.Logger) (*S3Bucket,
 
 func newS3Bucket(cfg S3Config, name string, log *zap.Logger) (*S3Bucket, error) {
 	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	roots, err := cfg.rootCAs()
+	roots, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
