@@ -162,7 +162,7 @@ func openDuck(ctx context.Context, files map[string][]string) (*duckBaseline, er
 			d.Close()
 			return nil, fmt.Errorf("no parquet files of %s", t)
 		}
-		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(['%s'])", t, strings.Join(files[t], "', '"))
+		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(['%s'], hive_partitioning = false)", t, strings.Join(files[t], "', '"))
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			d.Close()
 			return nil, err

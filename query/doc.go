@@ -5,7 +5,7 @@
 // defines one TEMP VIEW per table the statement reads, named like the table:
 //
 //	CREATE TEMP VIEW "t" AS SELECT "c1", "c2", ...
-//	  FROM (SELECT * FROM read_parquet([<cached files>], union_by_name = ...)
+//	  FROM (SELECT * FROM read_parquet([<cached files>], hive_partitioning = false, ...)
 //	        UNION ALL BY NAME
 //	        SELECT * FROM "__mdb_buf_0")
 //

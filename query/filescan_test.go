@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
 )
@@ -342,5 +343,51 @@ func TestFileScanAheadBound(t *testing.T) {
 	want := []int64{0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000}
 	if !slices.Equal(firsts, want) {
 		t.Fatalf("batches in the order %v, want %v", firsts, want)
+	}
+}
+
+// The disk cache keeps a file under its object key, whose folders look
+// like Hive partitions (shard=0/date=...). DuckDB must not read them as
+// columns: a table's own columns of those names keep their values.
+func TestFilePathsAreNotPartitions(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "date", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "shard", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	ft := &flushedTable{dir: t.TempDir(), schema: schema}
+	key := "tables/t/shard=3/date=2026-11-26/0.parquet"
+	path := filepath.Join(ft.dir, key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2}, nil)
+	b.Field(1).(*array.StringBuilder).AppendValues([]string{"yesterday", "today"}, nil)
+	b.Field(2).(*array.Int64Builder).AppendValues([]int64{7, 8}, nil)
+	rec := b.NewRecordBatch()
+	b.Release()
+	defer rec.Release()
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ingest.WriteParquet(w, schema, []arrow.RecordBatch{rec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	ft.files = []catalog.File{{Key: key, Table: "t", Rows: 2, SchemaHash: ingest.SchemaHash(schema)}}
+	e := ft.open(t, Config{})
+	for _, sql := range []string{
+		"SELECT * FROM t",
+		"SELECT id, date, shard FROM t WHERE id > 0",
+		"SELECT count(*) FILTER (WHERE date = 'today' AND shard = 8) || ' ' || count(*) FROM t",
+	} {
+		_, rows := rowStrings(t, e, sql)
+		want := []string{"1|yesterday|7", "2|today|8"}
+		if strings.HasPrefix(sql, "SELECT count") {
+			want = []string{"1 2"}
+		}
+		if !slices.Equal(rows, want) {
+			t.Errorf("%s: %v, want %v", sql, rows, want)
+		}
 	}
 }

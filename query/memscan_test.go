@@ -155,7 +155,9 @@ func rowStrings(t *testing.T, e *Engine, sql string) (*arrow.Schema, []string) {
 			for _, c := range rec.Columns() {
 				cells = append(cells, c.ValueStr(r))
 			}
-			rows = append(rows, strings.Join(cells, "|"))
+			// A string cell points into the batch's memory, which DuckDB's
+			// C memory may be once the batch is released: keep a copy.
+			rows = append(rows, strings.Clone(strings.Join(cells, "|")))
 		}
 	}
 	if err := st.Err(); err != nil {

@@ -332,9 +332,12 @@ func (s *session) parquetScan(ctx context.Context, sn *ingest.Snapshot) (string,
 	for i, p := range paths {
 		quoted[i] = duckarrow.String(p)
 	}
-	opts := ""
+	// The cache keeps a file under its object key, whose folders read as
+	// Hive partitions (shard=0/date=...): DuckDB would add them as columns,
+	// replacing a table's own columns of those names.
+	opts := ", hive_partitioning = false"
 	if !sameSchema {
-		opts = ", union_by_name = true"
+		opts += ", union_by_name = true"
 	}
 	return fmt.Sprintf("SELECT * FROM read_parquet([%s]%s)", strings.Join(quoted, ", "), opts), nil
 }
