@@ -208,21 +208,6 @@ func (e *Engine) connect() (bindings.Connection, error) {
 	return conn, nil
 }
 
-// Schema returns the schema of the statement's result without running it.
-func (e *Engine) Schema(ctx context.Context, sql string) (*arrow.Schema, error) {
-	s, run, err := e.open(ctx, sql)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	stmt, err := s.prepare(run)
-	if err != nil {
-		return nil, err
-	}
-	defer bindings.DestroyPrepare(&stmt)
-	return preparedSchema(s.conn, stmt)
-}
-
 // Query runs the statement and returns its result as a stream of batches.
 // params, if not nil, binds the statement's parameters by position (column
 // i to $i+1); each of its rows runs the statement once and the results

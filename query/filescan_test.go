@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -346,6 +347,60 @@ func TestFileScanAheadBound(t *testing.T) {
 	}
 }
 
+// Describing a query (GetFlightInfo) fetches one file of each schema per
+// table, not every file: the types are the same, and over a cold cache the
+// rest would be downloaded before the client even asks for the rows.
+func TestDescribeFetchesOneFilePerSchema(t *testing.T) {
+	cases := []struct {
+		name   string
+		hashes []string // the files' schema hashes ("" keeps the real one)
+		sql    string
+		want   []string // the keys Describe fetches
+	}{
+		{"one_schema", nil, "SELECT * FROM t", []string{"tables/t/0.parquet"}},
+		{"aggregate", nil, "SELECT count(*), sum(f) FROM t", []string{"tables/t/0.parquet"}},
+		{"two_schemas", []string{"", "", "other"}, "SELECT * FROM t", []string{"tables/t/0.parquet", "tables/t/2.parquet"}},
+		{"pruned_first", nil, "SELECT * FROM t WHERE id >= 2000", []string{"tables/t/2.parquet"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ft := newFlushedTable(t, arrow.BinaryTypes.String, hotcache.New(0, nil), 0, 1000)
+			for i, h := range tc.hashes {
+				if h != "" {
+					ft.files[i].SchemaHash = h
+				}
+			}
+			for i := range ft.files { // id ranges, for pruning
+				ft.files[i].Stats = []catalog.ColumnStats{{Column: "id", Kind: catalog.StatsInt,
+					Min: strconv.Itoa(i * 1000), Max: strconv.Itoa(i*1000 + 999)}}
+			}
+			e := ft.open(t, Config{})
+			ctx := context.Background()
+			st, err := e.Describe(ctx, tc.sql, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ft.takeAcquired(); !slices.Equal(got, tc.want) {
+				t.Fatalf("Describe fetched %v, want %v", got, tc.want)
+			}
+			// The rows come with the types described.
+			rs, err := e.Query(ctx, tc.sql, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rs.Close()
+			for rs.Next() {
+				if !rs.RecordBatch().Schema().Equal(st.Result) {
+					t.Fatalf("batch schema %s, described %s", rs.RecordBatch().Schema(), st.Result)
+				}
+			}
+			if err := rs.Err(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // The disk cache keeps a file under its object key, whose folders look
 // like Hive partitions (shard=0/date=...). DuckDB must not read them as
 // columns: a table's own columns of those names keep their values.
@@ -353,7 +408,7 @@ func TestFilePathsAreNotPartitions(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "date", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "shard", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
-	ft := &flushedTable{dir: t.TempDir(), schema: schema}
+	ft := &flushedTable{dir: t.TempDir(), schema: schema, pins: map[string]int{}}
 	key := "tables/t/shard=3/date=2026-11-26/0.parquet"
 	path := filepath.Join(ft.dir, key)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

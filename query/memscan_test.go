@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,12 +21,17 @@ import (
 )
 
 // flushedTable is a Source whose table t has Parquet files in a folder
-// (which it also serves as the FileCache) and buffered batches.
+// (which it also serves as the FileCache, counting pins) and buffered
+// batches.
 type flushedTable struct {
 	dir      string
 	schema   *arrow.Schema
 	files    []catalog.File
 	buffered []arrow.RecordBatch
+
+	mu       sync.Mutex
+	pins     map[string]int // key → Acquires not released yet
+	acquired []string       // every key asked for, in order
 }
 
 func (f *flushedTable) Snapshot(_ context.Context, table string) (*ingest.Snapshot, error) {
@@ -43,11 +49,33 @@ func (f *flushedTable) TableSchema(table string) (*arrow.Schema, error) {
 }
 
 func (f *flushedTable) Acquire(_ context.Context, keys []string) ([]string, func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	paths := make([]string, len(keys))
 	for i, k := range keys {
 		paths[i] = filepath.Join(f.dir, k)
+		f.pins[k]++
 	}
-	return paths, func() {}, nil
+	f.acquired = append(f.acquired, keys...)
+	var once sync.Once
+	return paths, func() {
+		once.Do(func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, k := range keys {
+				f.pins[k]--
+			}
+		})
+	}, nil
+}
+
+// takeAcquired returns the keys asked for since the last call.
+func (f *flushedTable) takeAcquired() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	keys := f.acquired
+	f.acquired = nil
+	return keys
 }
 
 // rowsBatch makes n rows starting at id from: id, s = "v<id>", f = id/2
@@ -78,7 +106,16 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "s", Type: str, Nullable: true}, {Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
-	ft := &flushedTable{dir: t.TempDir(), schema: schema}
+	ft := &flushedTable{dir: t.TempDir(), schema: schema, pins: map[string]int{}}
+	t.Cleanup(func() { // after the engines' Close: every scan unpinned what it pinned
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		for k, n := range ft.pins {
+			if n != 0 {
+				t.Errorf("%s is pinned %d times after the test", k, n)
+			}
+		}
+	})
 	for i := range 3 {
 		b := rowsBatch(schema, i*rows, rows)
 		key := fmt.Sprintf("tables/t/%d.parquet", i)

@@ -96,6 +96,7 @@ func (e *Engine) Describe(ctx context.Context, sql string, params arrow.RecordBa
 		return nil, err
 	}
 	defer s.close()
+	s.typesOnly = true
 	c, err := s.classify(sql)
 	if err != nil {
 		return nil, err
