@@ -51,6 +51,12 @@ import (
 // decoder keeps a whole file's batches alive meanwhile; copying into the
 // cache as the file is decoded would leave room for holding more ahead.
 //
+// A decoder fetches its next file into the disk cache while it decodes
+// one (fetchAhead), so that over a cold cache the download is not waited
+// for in turn. Describing the scan (GetFlightInfo) fetched only the first
+// file (session.typesOnly): 20-30 ms instead of 100-150 ms for SF1
+// lineitem's eight files on MinIO after a restart, the scan as fast.
+//
 // The first file's first row group is decoded in batches of firstRows
 // rows, and the other decoders start once the stream has taken the first
 // batch: Go's scheduler lets busy decoders hold back the goroutines that
@@ -178,7 +184,12 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 				}
 			}
 			failed := false
+			fetching := func() {} // fetchAhead's of file i
 			for i := w; i < len(files); i += workers {
+				next := func() {}
+				if !failed && i+workers < len(files) {
+					next = fs.fetchAhead(s.e.cache, files[i+workers].Key)
+				}
 				if !failed {
 					sink := fileSink{ch: fs.files[i], ahead: fs.ahead[w], max: share}
 					if err := s.e.decodeFile(fs.ctx, files[i], i == 0, schema, cols, out, sink); err != nil {
@@ -190,10 +201,34 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 					}
 				}
 				close(fs.files[i])
+				fetching()
+				fetching = next
 			}
+			fetching()
 		}()
 	}
 	return fs
+}
+
+// fetchAhead starts making key's file local while its decoder decodes
+// another, once the stream has its first batch (a download meanwhile
+// delays it), and returns what ends it: it waits for the fetch and unpins
+// the file. A failed fetch is left for the decoder's own Acquire to
+// report.
+func (fs *fileScan) fetchAhead(cache FileCache, key string) (done func()) {
+	ch := make(chan func(), 1)
+	go func() {
+		unpin := func() {}
+		select {
+		case <-fs.begun:
+			if _, release, err := cache.Acquire(fs.ctx, []string{key}); err == nil {
+				unpin = release
+			}
+		case <-fs.ctx.Done():
+		}
+		ch <- unpin
+	}()
+	return func() { (<-ch)() }
 }
 
 // next returns the next batch, nil at the end.

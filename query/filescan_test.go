@@ -401,6 +401,53 @@ func TestDescribeFetchesOneFilePerSchema(t *testing.T) {
 	}
 }
 
+// A decoder fetches its next file while it decodes one, once the stream
+// has its first batch, and unpins it (newFlushedTable checks) whether the
+// scan ends or is closed early.
+func TestVerbatimScanFetchesAhead(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		t.Run(fmt.Sprintf("closed_early=%v", early), func(t *testing.T) {
+			hot := hotcache.New(0, nil)
+			ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, 40000)
+			e := ft.open(t, Config{Memory: hot})
+			ctx := context.Background()
+			if _, err := e.Describe(ctx, "SELECT * FROM t", nil); err != nil {
+				t.Fatal(err)
+			}
+			ft.takeAcquired()
+			st, err := e.Query(ctx, "SELECT * FROM t", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows int64
+			for st.Next() {
+				rows += st.RecordBatch().NumRows()
+				if early {
+					break
+				}
+			}
+			st.Close()
+			if err := st.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if early {
+				return
+			}
+			if rows != 3*40000+500 {
+				t.Fatalf("%d rows, want %d", rows, 3*40000+500)
+			}
+			// Two decoders: the first decodes files 0 and 2, and fetches 2
+			// while it decodes 0.
+			got := ft.takeAcquired()
+			slices.Sort(got)
+			want := []string{"tables/t/0.parquet", "tables/t/1.parquet", "tables/t/2.parquet", "tables/t/2.parquet"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("the scan fetched %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // The disk cache keeps a file under its object key, whose folders look
 // like Hive partitions (shard=0/date=...). DuckDB must not read them as
 // columns: a table's own columns of those names keep their values.
