@@ -181,6 +181,13 @@ func (e *Engine) lockDown() error {
 		// extension option applies to this connection only, and every query
 		// runs on a new one (TestSettingsReachQueryConnections).
 		"SET GLOBAL parquet_metadata_cache = true",
+		// Times with a zone are read, cast to dates and cut by the clock in
+		// UTC, not in the host's zone (TZ, /etc/localtime), which DuckDB
+		// takes by default: every node answers alike, and a result's
+		// timestamp type is the one ingested (tz=UTC). A query that wants
+		// another zone says so (AT TIME ZONE, timezone()). GLOBAL, as the
+		// setting belongs to the ICU extension.
+		"SET GLOBAL TimeZone = 'UTC'",
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+duckarrow.String(e.cfg.MemoryLimit))

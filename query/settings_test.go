@@ -2,6 +2,8 @@ package query
 
 import (
 	"context"
+	"os"
+	execpkg "os/exec"
 	"testing"
 )
 
@@ -26,6 +28,7 @@ func TestSettingsReachQueryConnections(t *testing.T) {
 		"autoload_known_extensions": "false",
 		"produce_arrow_string_view": "false",
 		"lock_configuration":        "true",
+		"TimeZone":                  "UTC",
 	} {
 		got, err := s.callString("SELECT current_setting('"+name+"')::VARCHAR || $1::VARCHAR", "", "setting")
 		if err != nil {
@@ -33,6 +36,44 @@ func TestSettingsReachQueryConnections(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%s = %q on a query connection, want %q", name, got, want)
+		}
+	}
+}
+
+// Times with a zone are answered in UTC whatever the host's zone: the test
+// runs itself again with TZ naming another (DuckDB takes its default zone
+// once per process).
+func TestTimeZoneIsUTC(t *testing.T) {
+	if os.Getenv("MINIODB_TEST_TZ_CHILD") == "" {
+		cmd := execpkg.Command(os.Args[0], "-test.run=^TestTimeZoneIsUTC$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "TZ=America/New_York", "MINIODB_TEST_TZ_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("with TZ=America/New_York: %v\n%s", err, out)
+		}
+		return
+	}
+	cfg := Config{CacheDir: t.TempDir(), TempDir: t.TempDir(), Threads: 2}
+	e, err := Open(cfg, oneTable{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	st, err := e.Query(context.Background(), "SELECT TIMESTAMPTZ '2024-01-01 02:00:00+00' AS ts, "+
+		"CAST(TIMESTAMPTZ '2024-01-01 02:00:00+00' AS DATE) AS d, strftime(TIMESTAMPTZ '2024-01-01 02:00:00+00', '%H') AS h", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !st.Next() {
+		t.Fatalf("no row: %v", st.Err())
+	}
+	r := st.RecordBatch()
+	if got := r.Schema().Field(0).Type.String(); got != "timestamp[us, tz=UTC]" {
+		t.Errorf("type %s, want timestamp[us, tz=UTC]", got)
+	}
+	for i, want := range []string{"2024-01-01T02:00:00Z", "2024-01-01", "02"} {
+		if got := r.Column(i).ValueStr(0); got != want {
+			t.Errorf("%s = %q, want %q", r.Schema().Field(i).Name, got, want)
 		}
 	}
 }
