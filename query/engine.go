@@ -182,12 +182,14 @@ func (e *Engine) lockDown() error {
 		// runs on a new one (TestSettingsReachQueryConnections).
 		"SET GLOBAL parquet_metadata_cache = true",
 		// Times with a zone are read, cast to dates and cut by the clock in
-		// UTC, not in the host's zone (TZ, /etc/localtime), which DuckDB
-		// takes by default: every node answers alike, and a result's
-		// timestamp type is the one ingested (tz=UTC). A query that wants
-		// another zone says so (AT TIME ZONE, timezone()). GLOBAL, as the
-		// setting belongs to the ICU extension.
+		// UTC and the Gregorian calendar, not in the host's zone (TZ,
+		// /etc/localtime) and its locale's calendar (LANG=th_TH: year 2567
+		// for 2024), which DuckDB takes by default: every node answers
+		// alike, and a result's timestamp type is the one ingested
+		// (tz=UTC). A query that wants another zone says so (AT TIME ZONE,
+		// timezone()). GLOBAL, as the settings belong to the ICU extension.
 		"SET GLOBAL TimeZone = 'UTC'",
+		"SET GLOBAL Calendar = 'gregorian'",
 	}
 	if e.cfg.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+duckarrow.String(e.cfg.MemoryLimit))

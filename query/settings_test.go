@@ -29,6 +29,7 @@ func TestSettingsReachQueryConnections(t *testing.T) {
 		"produce_arrow_string_view": "false",
 		"lock_configuration":        "true",
 		"TimeZone":                  "UTC",
+		"Calendar":                  "gregorian",
 	} {
 		got, err := s.callString("SELECT current_setting('"+name+"')::VARCHAR || $1::VARCHAR", "", "setting")
 		if err != nil {
@@ -40,15 +41,15 @@ func TestSettingsReachQueryConnections(t *testing.T) {
 	}
 }
 
-// Times with a zone are answered in UTC whatever the host's zone: the test
-// runs itself again with TZ naming another (DuckDB takes its default zone
-// once per process).
-func TestTimeZoneIsUTC(t *testing.T) {
-	if os.Getenv("MINIODB_TEST_TZ_CHILD") == "" {
-		cmd := execpkg.Command(os.Args[0], "-test.run=^TestTimeZoneIsUTC$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "TZ=America/New_York", "MINIODB_TEST_TZ_CHILD=1")
+// Times with a zone are answered in UTC and the Gregorian calendar
+// whatever the host's zone and locale: the test runs itself again with TZ
+// and LANG naming others (DuckDB takes its defaults once per process).
+func TestAnswersIgnoreHostZoneAndCalendar(t *testing.T) {
+	if os.Getenv("MINIODB_TEST_LOCALE_CHILD") == "" {
+		cmd := execpkg.Command(os.Args[0], "-test.run=^TestAnswersIgnoreHostZoneAndCalendar$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "TZ=America/New_York", "LANG=th_TH.UTF-8", "LC_ALL=th_TH.UTF-8", "MINIODB_TEST_LOCALE_CHILD=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("with TZ=America/New_York: %v\n%s", err, out)
+			t.Fatalf("with TZ=America/New_York LANG=th_TH.UTF-8: %v\n%s", err, out)
 		}
 		return
 	}
@@ -58,8 +59,9 @@ func TestTimeZoneIsUTC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	st, err := e.Query(context.Background(), "SELECT TIMESTAMPTZ '2024-01-01 02:00:00+00' AS ts, "+
-		"CAST(TIMESTAMPTZ '2024-01-01 02:00:00+00' AS DATE) AS d, strftime(TIMESTAMPTZ '2024-01-01 02:00:00+00', '%H') AS h", nil)
+	const ts = "TIMESTAMPTZ '2024-01-01 02:00:00+00'"
+	st, err := e.Query(context.Background(), "SELECT "+ts+" AS ts, CAST("+ts+" AS DATE) AS d, strftime("+ts+", '%H') AS h, "+
+		"date_part('year', "+ts+") AS y", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestTimeZoneIsUTC(t *testing.T) {
 	if got := r.Schema().Field(0).Type.String(); got != "timestamp[us, tz=UTC]" {
 		t.Errorf("type %s, want timestamp[us, tz=UTC]", got)
 	}
-	for i, want := range []string{"2024-01-01T02:00:00Z", "2024-01-01", "02"} {
+	for i, want := range []string{"2024-01-01T02:00:00Z", "2024-01-01", "02", "2024"} {
 		if got := r.Column(i).ValueStr(0); got != want {
 			t.Errorf("%s = %q, want %q", r.Schema().Field(i).Name, got, want)
 		}
