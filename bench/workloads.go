@@ -89,6 +89,7 @@ type QueryResult struct {
 	Rows       int64
 	Bytes      int64
 	FirstBatch float64 // seconds from the DoGet call to the first batch
+	Info       float64 // seconds GetFlightInfo took
 }
 
 // Release frees kept batches.
@@ -101,11 +102,12 @@ func (r *QueryResult) Release() {
 
 // Query runs sql through GetFlightInfo + DoGet of every endpoint.
 func Query(ctx context.Context, c *flightsql.Client, sql string, keep bool) (*QueryResult, error) {
+	t := startTimer()
 	info, err := c.Execute(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("execute: %w", err)
 	}
-	res := &QueryResult{}
+	res := &QueryResult{Info: t.seconds()}
 	for _, ep := range info.Endpoint {
 		if err := readEndpoint(ctx, c, ep, res, keep); err != nil {
 			res.Release()

@@ -116,7 +116,7 @@ func (s *Suite) MinIOWorkloads(ctx context.Context, extra string, mc MinIOConn) 
 }
 
 func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table string, restart func() error) error {
-	var thr, base, fetched, decoded, first, rss []float64
+	var thr, base, fetched, decoded, info, first, rss []float64
 	for range s.Opt.Runs {
 		if err := restart(); err != nil {
 			return err
@@ -146,6 +146,7 @@ func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table s
 			return err
 		}
 		thr = append(thr, float64(res.Bytes)/t.seconds()/(1<<20))
+		info = append(info, res.Info*1000)
 		first = append(first, res.FirstBatch*1000)
 		rss = append(rss, float64(PeakRSS(srv.Pid())-before)/(1<<20))
 	}
@@ -154,6 +155,8 @@ func (s *Suite) coldScan(ctx context.Context, srv *Server, rc rawGetter, table s
 		BaseName: "raw DoGet fetching the same files from MinIO and decoding them (arrow-go)", Note: "cold cache"})
 	s.add(Figure{Name: "decoding ceiling: raw DoGet decoding the same files, held in memory (arrow-go, no download)", Unit: "MiB/s",
 		Values: decoded, Base: base, BaseName: "raw DoGet", Note: "the most any cold scan that decodes these Parquet files streams on this machine"})
+	s.add(Figure{Name: "minio scan GetFlightInfo", Unit: "ms", Values: info,
+		Note: "cold cache, before the DoGet: the node describes the scan, fetching one of the files"})
 	s.add(Figure{Name: "minio scan time to first batch", Unit: "ms", Values: first, Goal: "< 10", Note: "cold cache"})
 	s.add(Figure{Name: "minio scan peak RSS growth", Unit: "MiB", Values: rss,
 		Note: "cold cache; includes the memory cache filling with the decoded files (cache.memory_bytes, 1 GiB)"})
