@@ -57,26 +57,23 @@ const copyRows = 65536
 // Put keeps a copy of batches under key, evicting the least recently used
 // entries to make room; batches larger than the whole cache are not kept.
 // The caller keeps its batches.
-func (c *Cache) Put(key string, batches []arrow.RecordBatch) { c.put(key, batches, true) }
-
-// Offer keeps a copy of batches under key only if they fit in the free
-// room and key is not kept yet: unlike Put it never evicts, so a scan
-// that offers what it read cannot push out what the node flushed a moment
-// ago. It reports whether it kept them; the caller keeps its batches.
-func (c *Cache) Offer(key string, batches []arrow.RecordBatch) bool {
-	return c.put(key, batches, false)
-}
-
-func (c *Cache) put(key string, batches []arrow.RecordBatch, evict bool) bool {
+func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
 	n := bytesOf(batches)
-	if n > c.max || n == 0 || (!evict && n > c.Free()) {
-		return false
+	if n > c.max || n == 0 {
+		return
 	}
 	kept, err := c.copyOf(batches)
 	if err != nil {
-		return false // a batch Concatenate cannot copy: the file is read from disk instead
+		return // a batch Concatenate cannot copy: the file is read from disk instead
 	}
-	n = bytesOf(kept)
+	c.insert(key, kept, true)
+}
+
+// insert keeps the copies kept under key, evicting to make room if evict
+// is set; otherwise only into free room and only if key is not kept yet.
+// What it does not keep it releases.
+func (c *Cache) insert(key string, kept []arrow.RecordBatch, evict bool) bool {
+	n := bytesOf(kept)
 	c.mu.Lock()
 	_, dup := c.entries[key]
 	if n > c.max || (!evict && (dup || c.bytes+n > c.max)) { // the copies' buffers are rounded up
@@ -166,7 +163,7 @@ func (c *Cache) Get(key string) (batches []arrow.RecordBatch, ok bool) {
 }
 
 // Free is how many bytes the cache can take without evicting anything
-// (Offer).
+// (Fill).
 func (c *Cache) Free() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

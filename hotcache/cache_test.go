@@ -26,10 +26,10 @@ func batch(mem memory.Allocator, n int) arrow.RecordBatch {
 
 func TestCache(t *testing.T) {
 	type step struct {
-		op   string // put, offer, get, forget
+		op   string // put, fill, get, forget
 		key  string
-		rows int  // put, offer: rows of the batch
-		hit  bool // get: expected hit; offer: expected to be kept
+		rows int  // put, fill: rows of the batch
+		hit  bool // get: expected hit; fill: expected to be kept
 	}
 	cases := []struct {
 		name  string
@@ -46,12 +46,12 @@ func TestCache(t *testing.T) {
 		{"put_again_replaces", 2, []step{{"put", "a", 100, false}, {"put", "a", 200, false}, {"get", "a", 0, true}}, 1},
 		{"forget", 2, []step{{"put", "a", 100, false}, {"forget", "a", 0, false}, {"get", "a", 0, false}}, 0},
 		{"zero_keeps_nothing", 0, []step{{"put", "a", 1, false}, {"get", "a", 0, false}}, 0},
-		{"offer_into_free_room", 2, []step{{op: "put", key: "a", rows: 100},
-			{op: "offer", key: "b", rows: 100, hit: true}, {op: "get", key: "b", hit: true}, {op: "get", key: "a", hit: true}}, 2},
-		{"offer_never_evicts", 2, []step{{op: "put", key: "a", rows: 100}, {op: "put", key: "b", rows: 100},
-			{op: "offer", key: "c", rows: 100}, {op: "get", key: "c"}, {op: "get", key: "a", hit: true}, {op: "get", key: "b", hit: true}}, 2},
-		{"offer_keeps_what_is_kept", 3, []step{{op: "put", key: "a", rows: 100},
-			{op: "offer", key: "a", rows: 100}, {op: "get", key: "a", hit: true}}, 1},
+		{"fill_into_free_room", 2, []step{{op: "put", key: "a", rows: 100},
+			{op: "fill", key: "b", rows: 100, hit: true}, {op: "get", key: "b", hit: true}, {op: "get", key: "a", hit: true}}, 2},
+		{"fill_never_evicts", 2, []step{{op: "put", key: "a", rows: 100}, {op: "put", key: "b", rows: 100},
+			{op: "fill", key: "c", rows: 100}, {op: "get", key: "c"}, {op: "get", key: "a", hit: true}, {op: "get", key: "b", hit: true}}, 2},
+		{"fill_keeps_what_is_kept", 3, []step{{op: "put", key: "a", rows: 100},
+			{op: "fill", key: "a", rows: 100}, {op: "get", key: "a", hit: true}}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,13 +64,15 @@ func TestCache(t *testing.T) {
 					b := batch(mem, s.rows)
 					c.Put(s.key, []arrow.RecordBatch{b})
 					b.Release() // the cache holds its own reference
-				case "offer":
+				case "fill":
 					free := c.Free()
 					b := batch(mem, s.rows)
-					if kept := c.Offer(s.key, []arrow.RecordBatch{b}); kept != s.hit {
-						t.Fatalf("step %d: Offer(%q) = %v with %d bytes free, want %v", i, s.key, kept, free, s.hit)
-					}
+					f := c.Fill(s.key)
+					f.Add(b)
 					b.Release()
+					if kept := f.Done(); kept != s.hit {
+						t.Fatalf("step %d: Fill(%q) kept %v with %d bytes free, want %v", i, s.key, kept, free, s.hit)
+					}
 				case "get":
 					got, ok := c.Get(s.key)
 					if ok != s.hit {
@@ -159,4 +161,70 @@ func TestPutJoinsSmallBatches(t *testing.T) {
 	}
 	c.Forget("a")
 	mem.AssertSize(t, 0)
+}
+
+// A Filling copies as batches come: it holds on to the caller's batches
+// only until a run of small ones is joined, keeps the copies under the
+// key at Done, and keeps nothing once it outgrows the free room or is
+// aborted.
+func TestFillCopiesAsItGoes(t *testing.T) {
+	cases := []struct {
+		name  string
+		room  int // of the cache, in rows
+		rows  []int
+		abort bool
+		kept  []int64 // rows of the kept batches; nil: nothing kept
+	}{
+		{"joins_runs", 1 << 20, []int{100, 200, copyRows, 50}, false, []int64{300, copyRows, 50}},
+		{"outgrows_room", 250, []int{100, 100, 100}, false, nil},
+		{"aborted", 1 << 20, []int{100, 200}, true, nil},
+		{"empty", 1 << 20, nil, false, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			theirs := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			c := New(int64(tc.room)*8, mem)
+			f := c.Fill("a")
+			for i, n := range tc.rows {
+				before := theirs.CurrentAlloc()
+				b := batch(theirs, n)
+				size := theirs.CurrentAlloc() - before
+				f.Add(b)
+				b.Release()
+				// The third batch does not join the run of the first two,
+				// which is copied: the caller's first two are let go.
+				if i == 2 && tc.name == "joins_runs" && theirs.CurrentAlloc() != size {
+					t.Fatalf("the filling holds %d bytes of the caller's batches, want only the last one's %d", theirs.CurrentAlloc(), size)
+				}
+			}
+			if tc.abort {
+				f.Abort()
+			}
+			if kept := f.Done(); kept != (tc.kept != nil) {
+				t.Fatalf("Done() = %v, want %v", kept, tc.kept != nil)
+			}
+			f.Abort() // after Done: nothing
+			theirs.AssertSize(t, 0)
+			got, ok := c.Get("a")
+			if ok != (tc.kept != nil) {
+				t.Fatalf("Get(a) ok = %v", ok)
+			}
+			var rows []int64
+			for _, b := range got {
+				rows = append(rows, b.NumRows())
+			}
+			if !slices.Equal(rows, tc.kept) {
+				t.Fatalf("batches of %v rows, want %v", rows, tc.kept)
+			}
+			if ok && got[0].Column(0).(*array.Int64).Value(150) != 50 { // row 50 of the second batch
+				t.Fatal("joined batch holds other values")
+			}
+			for _, b := range got {
+				b.Release()
+			}
+			c.Forget("a")
+			mem.AssertSize(t, 0)
+		})
+	}
 }

@@ -10,11 +10,11 @@
 // removed by retention, compaction or DROP TABLE is simply never asked for
 // again and leaves with the least recently used entries.
 //
-// A scan that decodes files itself (query, filescan.go) offers them with
-// Offer, which keeps them only in free room: reads never evict what the
-// node flushed.
+// A scan that decodes files itself (query, filescan.go) adds each file's
+// batches as it decodes them to a Filling (Fill), which keeps them only in
+// free room: reads never evict what the node flushed.
 //
-// Put and Offer copy the batches into memory the cache allocates (C
+// Put and a Filling copy the batches into memory the cache allocates (C
 // memory by default, outside the Go heap), joining small ones; Get retains
 // what it hands over, and an evicted entry releases only the cache's
 // reference, so a query streaming it keeps its batches.

@@ -14,6 +14,7 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/miniodb/miniodb/duckarrow"
+	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
 )
 
@@ -47,11 +48,9 @@ type MemoryFiles interface {
 	// Get returns the batches of a file, retained for the caller; ok is
 	// false for a file not held.
 	Get(key string) (batches []arrow.RecordBatch, ok bool)
-	// Free is how many bytes Offer can take now.
-	Free() int64
-	// Offer keeps a copy of a file's batches if it fits in the free
-	// room; the caller keeps its batches.
-	Offer(key string, batches []arrow.RecordBatch) bool
+	// Fill begins keeping copies of a file's batches, added as they are
+	// decoded, in the room free now.
+	Fill(key string) *hotcache.Filling
 }
 
 // Source gives the engine a consistent snapshot of one table, and a

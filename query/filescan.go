@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/miniodb/miniodb/catalog"
+	"github.com/miniodb/miniodb/hotcache"
 	"github.com/miniodb/miniodb/ingest"
 )
 
@@ -21,8 +22,8 @@ import (
 // under the table's current schema and that reader gives back exactly the
 // table's Arrow types. The point is the memory cache: while it has free
 // room (Config.Memory), a decoded file's batches are also offered to it
-// (Offer copies them and never evicts), so the next scan streams them
-// from memory.
+// (a hotcache.Filling copies them as they come and never evicts), so the
+// next scan streams them from memory.
 // After a restart, or for files another node flushed, the cache warms up
 // from the scans; a scan larger than the free room keeps what fits.
 // DuckDB's stream cannot do this, as its batches mix the files.
@@ -47,9 +48,13 @@ import (
 // RSS growth (208 MiB result, memory cache filling) went from 258-279 MiB
 // to 270-311 (over the test's 300 in one run of four), 302-317 and
 // 379-388. So the bound stays about where 4 batches of lineitem were, 24
-// MiB per scan. The memory cache's copy is taken when a file ends, so a
-// decoder keeps a whole file's batches alive meanwhile; copying into the
-// cache as the file is decoded would leave room for holding more ahead.
+// MiB per scan. The memory cache's copies are taken batch by batch, so a
+// decoder does not keep a file's batches alive until it ends (it did:
+// TestVerbatimScanHoldsNoWholeFile), and copies each while it is still in
+// the CPU's caches: the cold scan 405-416 -> 452-470 MiB/s (three
+// alternations of eight restarts). That did not make room for holding
+// more ahead, though: TestFullScanStreams's peak growth stayed 261-282
+// MiB at 24 MiB, 310-324 at 64 and 384-394 at 128.
 //
 // A decoder fetches its next file into the disk cache while it decodes
 // one (fetchAhead), so that over a cold cache the download is not waited
@@ -326,60 +331,34 @@ func (e *Engine) decodeFile(ctx context.Context, f catalog.File, first bool, sch
 	if len(groups) > 0 {
 		parts, sizes = append(parts, groups), append(sizes, fileBatchRows)
 	}
-	fill := filling{room: e.cfg.Memory.Free()}
-	defer fill.drop()
+	// The memory cache keeps copies, taken as the batches are decoded:
+	// arrow-go decodes decimals and narrow integers into Go memory,
+	// whatever the allocator, and a cache on the Go heap lets the collector
+	// leave as much garbage again (a cold SF1 lineitem scan grew the node
+	// by 1.5 GiB when the cache kept the decoded batches themselves).
+	fill := e.cfg.Memory.Fill(f.Key)
+	defer fill.Abort()
 	for i, groups := range parts {
 		fr.Props.BatchSize = sizes[i]
 		rr, err := fr.GetRecordReader(ctx, nil, groups)
 		if err != nil {
 			return e.scanError(ctx, f, err)
 		}
-		err = e.sendBatches(ctx, f, rr, &fill, cols, out, sink)
+		err = e.sendBatches(ctx, f, rr, fill, cols, out, sink)
 		rr.Release()
 		if err != nil {
 			return err
 		}
 	}
-	if fill.kept != nil {
-		e.cfg.Memory.Offer(f.Key, fill.kept)
-	}
+	fill.Done()
 	return nil
 }
 
-// filling collects a file's batches for the memory cache while they fit
-// in its free room. The cache keeps copies: arrow-go decodes decimals and
-// narrow integers into Go memory, whatever the allocator, and a cache on
-// the Go heap lets the collector leave as much garbage again (a cold SF1
-// lineitem scan grew the node by 1.5 GiB when the cache kept the decoded
-// batches themselves).
-type filling struct {
-	room, bytes int64
-	kept        []arrow.RecordBatch
-}
-
-func (fl *filling) add(b arrow.RecordBatch) {
-	if fl.room <= 0 {
-		return
-	}
-	if fl.bytes += ingest.BatchBytes(b); fl.bytes > fl.room {
-		fl.drop()
-		fl.room = 0
-		return
-	}
-	b.Retain()
-	fl.kept = append(fl.kept, b)
-}
-
-func (fl *filling) drop() {
-	releaseBatches(fl.kept)
-	fl.kept = nil
-}
-
 // sendBatches sends what rr reads to sink, cut to the result's columns.
-func (e *Engine) sendBatches(ctx context.Context, f catalog.File, rr pqarrow.RecordReader, fill *filling, cols []int, out *arrow.Schema, sink fileSink) error {
+func (e *Engine) sendBatches(ctx context.Context, f catalog.File, rr pqarrow.RecordReader, fill *hotcache.Filling, cols []int, out *arrow.Schema, sink fileSink) error {
 	for rr.Next() {
 		b := rr.RecordBatch()
-		fill.add(b)
+		fill.Add(b)
 		b.Retain()
 		cut, ok := project([]arrow.RecordBatch{b}, cols, out)
 		if !ok {

@@ -32,12 +32,20 @@ import (
 // files itself, and checks that everything was released.
 type countingAllocator struct {
 	*memory.CheckedAllocator
-	n atomic.Int64
+	n    atomic.Int64
+	peak atomic.Int64 // the most held at once
 }
 
 func (a *countingAllocator) Allocate(size int) []byte {
 	a.n.Add(1)
-	return a.CheckedAllocator.Allocate(size)
+	b := a.CheckedAllocator.Allocate(size)
+	for held := int64(a.CurrentAlloc()); ; {
+		p := a.peak.Load()
+		if held <= p || a.peak.CompareAndSwap(p, held) {
+			break
+		}
+	}
+	return b
 }
 
 func newCounting(t *testing.T) *countingAllocator {
@@ -118,6 +126,35 @@ func TestVerbatimScanDecodesFiles(t *testing.T) {
 				t.Fatalf("second scan read %d files from memory, want %d", hits, tc.kept)
 			}
 		})
+	}
+}
+
+// A decoding scan copies each batch into the memory cache as it comes, so
+// a decoder does not hold a whole file's batches until the file ends: the
+// most its decoders hold at once is about the same whether the cache
+// takes the files or has no room.
+func TestVerbatimScanHoldsNoWholeFile(t *testing.T) {
+	const rows = 600_000
+	peak := map[int64]int64{}
+	for _, room := range []int64{0, 1 << 30} {
+		alloc := newCounting(t)
+		hot := hotcache.New(room, nil)
+		ft := newFlushedTable(t, arrow.BinaryTypes.String, hot, 0, rows)
+		e := ft.open(t, Config{Memory: hot, Allocator: alloc})
+		if _, got := rowStrings(t, e, "SELECT * FROM t"); len(got) != 3*rows+500 {
+			t.Fatalf("%d rows, want %d", len(got), 3*rows+500)
+		}
+		if want := map[int64]int{0: 0, 1 << 30: 3}[room]; hot.Stats().Entries != want {
+			t.Fatalf("a cache of %d bytes holds %d files, want %d", room, hot.Stats().Entries, want)
+		}
+		forgetAll(hot)
+		peak[room] = alloc.peak.Load()
+	}
+	file := oneFileBytes(rows)
+	// At most a run of small batches not joined yet (hotcache: 65536 rows,
+	// about a ninth of a file here) may be held more.
+	if more := peak[1<<30] - peak[0]; more > file/8 {
+		t.Fatalf("filling the cache, the decoders held %d bytes more at once (%d against %d); a file is %d", more, peak[1<<30], peak[0], file)
 	}
 }
 
