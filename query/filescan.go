@@ -58,7 +58,7 @@ import (
 //
 // A decoder fetches its next file into the disk cache while it decodes
 // one (fetchAhead), so that over a cold cache the download is not waited
-// for in turn. Describing the scan (GetFlightInfo) fetched only the first
+// for in turn. Describing the scan (GetFlightInfo) fetches only the first
 // file (session.typesOnly): 20-30 ms instead of 100-150 ms for SF1
 // lineitem's eight files on MinIO after a restart, the scan as fast.
 //
@@ -189,7 +189,7 @@ func (s *session) startFileScan(ctx context.Context, files []catalog.File, schem
 				}
 			}
 			failed := false
-			fetching := func() {} // fetchAhead's of file i
+			fetching := func() {} // ends the fetch ahead of file i
 			for i := w; i < len(files); i += workers {
 				next := func() {}
 				if !failed && i+workers < len(files) {

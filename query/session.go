@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/miniodb/miniodb/catalog"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/miniodb/miniodb/catalog"
 	"github.com/miniodb/miniodb/duckarrow"
 	"github.com/miniodb/miniodb/ingest"
 	"github.com/miniodb/miniodb/query/sandbox"
@@ -97,7 +97,7 @@ func (s *session) define(ctx context.Context, an *sandbox.Analysis) error {
 // all a view needs to have the types it has over every file. DuckDB binds
 // read_parquet to its first file's columns, or, when the files' schemas
 // differ (union_by_name), to the union of them, which one file of each
-// schema gives too. A describe over a cold cache so downloads one file per
+// schema gives too. So a describe over a cold cache downloads one file per
 // table, not every file: GetFlightInfo of a full scan of SF1 lineitem on
 // MinIO after a restart took 100-150 ms, fetching its eight files.
 func typeSample(files []catalog.File) []catalog.File {
