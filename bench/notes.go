@@ -55,8 +55,8 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
 ## Where the goals are not met, and what to try next
 
 - Ingest until in Parquet on MinIO (0.21–0.24× in the three runs after the upload, hard-link, FlightData and WAL
-  rows above, then 0.24×, 0.20×, 0.19×, 0.28×, 0.26×, 0.21×, 0.248×, 0.21× and 0.30× in nine runs on LZ4_RAW files
-  with the raw DoPut at 6.4, 8.3, 9.5, 6.1, 6.9, 7.4, 6.0, 8.0 and 4.7 M rows/s, so met in three: the ratio follows
+  rows above, then 0.24×, 0.20×, 0.19×, 0.28×, 0.26×, 0.21×, 0.248×, 0.21×, 0.30× and 0.22× in ten runs on LZ4_RAW
+  files with the raw DoPut at 6.4, 8.3, 9.5, 6.1, 6.9, 7.4, 6.0, 8.0, 4.7 and 6.5 M rows/s, so met in three: the ratio follows
   the baseline's noise; goal 0.25×; locally 0.26–0.40×, 0.20× before).
   In a probe of five SF1 lineitem ingests per run the DoPut is durable after ≈ 1.1–1.2 s, and the flush takes
   ≈ 1.6 s more locally but ≈ 2.2 s on MinIO: the machine is busy throughout (under 0.25 CPU-s idle during the
@@ -78,9 +78,10 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   −6% CPU but files +16%) and a bulk load is flushed only after its DoPut commits; the DoPut leaves ≈ 0.3 of a core
   idle, so overlapping the two would gain at most ≈ 0.2 s.
 - Full scan on MinIO with a cold cache (0.33× and 0.34× at 17:45 and 17:53, 0.33× and 0.30× at 18:47 and 19:01
-  with GetFlightInfo no longer fetching every file; 0.38× in two runs while the decoders could hold 128 MiB ahead;
+  with GetFlightInfo no longer fetching every file, 0.34× at 19:24 with the memory cache's copies taken batch by
+  batch, 0.79× of the fetching raw DoGet there, its peak RSS growth 1016 MiB instead of 1195–1215; 0.38× in two runs while the decoders could hold 128 MiB ahead;
   0.24–0.41× before) and its first batch (9.4–11.4 ms on LZ4_RAW files in three runs, then 13.7, 18.1, 13.2, 10.1,
-  14.8 and 13.5 ms in six slower runs of 2026-11-26 16:55–19:01, 13.5–48 ms before, against < 10; a probe of the
+  14.8, 13.5 and 13.3 ms in seven slower runs of 2026-11-26 16:55–19:24, 13.5–48 ms before, against < 10; a probe of the
   same binaries alternated, eight restarts each, put them 10–14 ms apart from run to run with no order between them). After a restart the
   files must be downloaded and decoded, and decoding alone bounds the scan: the decoding-ceiling row (a raw arrow-go
   DoGet of the same files already in memory, no download, no MinIODB) reaches 0.45–0.57× of the ready batches.
@@ -101,8 +102,8 @@ Profiled with pprof (MINIODB_PPROF=127.0.0.1:6061 on ` + "`miniodb serve`" + `) 
   two runs). Row groups of 30720 rows meet the goal (median 7.6 ms) but cost TPC-H 11% and DuckDB
   over the same files 16% (the last row of the table above): the two goals conflict here, and I kept TPC-H.
 - TPC-H on MinIO with a cold cache (1.16–1.28× of DuckDB over local files, 1.19–1.22× in the five runs on LZ4_RAW
-  files, 1.16× and 1.19× at 18:47 and 19:01, where DuckDB over the files fetched first was itself at 1.11× and
-  1.07× of DuckDB over local files, which made DuckDB's share faster and left the download as it was; 1.05–1.14× of DuckDB over the same files
+  files, 1.16×, 1.19× and 1.13× at 18:47, 19:01 and 19:24, where DuckDB over the files fetched first was itself
+  at 1.11×, 1.07× and 1.06× of DuckDB over local files, which made DuckDB's share faster and left the download as it was; 1.05–1.14× of DuckDB over the same files
   fetched from MinIO first, 1.05–1.11× on LZ4_RAW): the first query of each table downloads its files (Q1 +127 ms, Q2 +38, Q3 +75 in
   one run; 317 MB in all). A probe alternating cold and warm repetitions put the cold one 0.14–0.26 s behind the
   warm, and the warm node is itself at 1.02–1.04× of DuckDB: 1.10× of DuckDB over local files leaves a cold run
