@@ -492,12 +492,6 @@ func TestFilePathsAreNotPartitions(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "date", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "shard", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
-	ft := &flushedTable{dir: t.TempDir(), schema: schema, pins: map[string]int{}}
-	key := "tables/t/shard=3/date=2026-11-26/0.parquet"
-	path := filepath.Join(ft.dir, key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2}, nil)
 	b.Field(1).(*array.StringBuilder).AppendValues([]string{"yesterday", "today"}, nil)
@@ -505,15 +499,8 @@ func TestFilePathsAreNotPartitions(t *testing.T) {
 	rec := b.NewRecordBatch()
 	b.Release()
 	defer rec.Release()
-	w, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ingest.WriteParquet(w, schema, []arrow.RecordBatch{rec}, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	ft.files = []catalog.File{{Key: key, Table: "t", Rows: 2, SchemaHash: ingest.SchemaHash(schema)}}
+	ft := emptyTable(t, schema)
+	ft.addFile(t, "tables/t/shard=3/date=2026-11-26/0.parquet", rec)
 	e := ft.open(t, Config{})
 	for _, sql := range []string{
 		"SELECT * FROM t",

@@ -106,32 +106,11 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "s", Type: str, Nullable: true}, {Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
-	ft := &flushedTable{dir: t.TempDir(), schema: schema, pins: map[string]int{}}
-	t.Cleanup(func() { // after the engines' Close: every scan unpinned what it pinned
-		ft.mu.Lock()
-		defer ft.mu.Unlock()
-		for k, n := range ft.pins {
-			if n != 0 {
-				t.Errorf("%s is pinned %d times after the test", k, n)
-			}
-		}
-	})
+	ft := emptyTable(t, schema)
 	for i := range 3 {
 		b := rowsBatch(schema, i*rows, rows)
 		key := fmt.Sprintf("tables/t/%d.parquet", i)
-		path := filepath.Join(ft.dir, key)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		w, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ingest.WriteParquet(w, schema, []arrow.RecordBatch{b}, nil); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		ft.files = append(ft.files, catalog.File{Key: key, Table: "t", Rows: int64(rows), SchemaHash: ingest.SchemaHash(schema)})
+		ft.addFile(t, key, b)
 		if i < inMemory {
 			hot.Put(key, []arrow.RecordBatch{b})
 		}
@@ -140,6 +119,41 @@ func newFlushedTable(t *testing.T, str arrow.DataType, hot *hotcache.Cache, inMe
 	ft.buffered = []arrow.RecordBatch{rowsBatch(schema, 3*rows, 500)}
 	t.Cleanup(func() { releaseBatches(ft.buffered) })
 	return ft
+}
+
+// emptyTable is a flushedTable of schema with no files or rows yet; when
+// the test ends (after its engines' Close) it checks that every scan
+// unpinned what it pinned.
+func emptyTable(t *testing.T, schema *arrow.Schema) *flushedTable {
+	ft := &flushedTable{dir: t.TempDir(), schema: schema, pins: map[string]int{}}
+	t.Cleanup(func() {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		for k, n := range ft.pins {
+			if n != 0 {
+				t.Errorf("%s is pinned %d times after the test", k, n)
+			}
+		}
+	})
+	return ft
+}
+
+// addFile writes b as the Parquet file of object key.
+func (f *flushedTable) addFile(t *testing.T, key string, b arrow.RecordBatch) {
+	t.Helper()
+	path := filepath.Join(f.dir, key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := ingest.WriteParquet(w, f.schema, []arrow.RecordBatch{b}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.files = append(f.files, catalog.File{Key: key, Table: "t", Rows: b.NumRows(), SchemaHash: ingest.SchemaHash(f.schema)})
 }
 
 // open opens an engine over f configured by cfg, with the test's folders
