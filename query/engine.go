@@ -184,8 +184,8 @@ func (e *Engine) lockDown() error {
 		// UTC and the Gregorian calendar, not in the host's zone (TZ,
 		// /etc/localtime) and its locale's calendar (LANG=th_TH: year 2567
 		// for 2024), which DuckDB takes by default: every node answers
-		// alike, and a result's timestamp type is the one ingested
-		// (tz=UTC). A query that wants another zone says so (AT TIME ZONE,
+		// alike, and a timestamp with a zone comes back as tz=UTC whatever
+		// the host. A query that wants another zone says so (AT TIME ZONE,
 		// timezone()). GLOBAL, as the settings belong to the ICU extension.
 		"SET GLOBAL TimeZone = 'UTC'",
 		"SET GLOBAL Calendar = 'gregorian'",
