@@ -58,15 +58,14 @@ const copyRows = 65536
 // entries to make room; batches larger than the whole cache are not kept.
 // The caller keeps its batches.
 func (c *Cache) Put(key string, batches []arrow.RecordBatch) {
-	n := bytesOf(batches)
-	if n > c.max || n == 0 {
-		return
+	if bytesOf(batches) > c.max {
+		return // not copied only to be dropped
 	}
-	kept, err := c.copyOf(batches)
-	if err != nil {
-		return // a batch Concatenate cannot copy: the file is read from disk instead
+	f := &Filling{c: c, key: key, room: c.max, evict: true}
+	for _, b := range batches {
+		f.Add(b)
 	}
-	c.insert(key, kept, true)
+	f.Done()
 }
 
 // insert keeps the copies kept under key, evicting to make room if evict
@@ -93,27 +92,6 @@ func (c *Cache) insert(key string, kept []arrow.RecordBatch, evict bool) bool {
 	c.mu.Unlock()
 	release(evicted)
 	return true
-}
-
-// copyOf copies batches into the cache's allocator, joining runs of
-// small batches of one schema (see copyRows).
-func (c *Cache) copyOf(batches []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	var out []arrow.RecordBatch
-	for i := 0; i < len(batches); {
-		j, rows := i+1, batches[i].NumRows()
-		for j < len(batches) && rows+batches[j].NumRows() <= copyRows && batches[j].Schema().Equal(batches[i].Schema()) {
-			rows += batches[j].NumRows()
-			j++
-		}
-		b, err := c.join(batches[i:j], rows)
-		if err != nil {
-			release(out)
-			return nil, err
-		}
-		out = append(out, b)
-		i = j
-	}
-	return out, nil
 }
 
 // join copies batches of one schema into one batch of rows rows.

@@ -24,6 +24,7 @@ type Filling struct {
 	rows    int64               // of pending
 	kept    []arrow.RecordBatch // copies
 	off     bool                // nothing more is kept
+	evict   bool                // Put's: Done makes room
 }
 
 // Fill begins an entry for key in the cache's free room.
@@ -65,7 +66,8 @@ func (f *Filling) copyPending() bool {
 }
 
 // Done keeps what was added under key if it fits in the free room and
-// key is not kept yet, and reports whether it did.
+// key is not kept yet (for Put: evicting to make room, replacing key),
+// and reports whether it did.
 func (f *Filling) Done() bool {
 	if f.off {
 		return false
@@ -78,7 +80,7 @@ func (f *Filling) Done() bool {
 	if len(kept) == 0 {
 		return false
 	}
-	return f.c.insert(f.key, kept, false)
+	return f.c.insert(f.key, kept, f.evict)
 }
 
 // Abort drops what was added; after Done it does nothing.
